@@ -1,0 +1,54 @@
+/**
+ * Subject names (DESIGN.md §1). Room ids are validated against ROOM_ID_PATTERN before they get
+ * here, so they are single safe tokens.
+ *
+ *   <prefix>.cmd.<shard>.<room>   command to the room's owner (request/reply)
+ *   <prefix>.evt.<room>           committed events of the room, as wire frames
+ *   <prefix>.user.<user>          ephemeral frames for one user's connections
+ *   <prefix>.gw.announce          gateway lease heartbeats
+ */
+export const DEFAULT_SHARD_COUNT = 64;
+
+/** 32-bit FNV-1a over the UTF-16 code units of the room id (room ids are ASCII). */
+export function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+export function shardOf(room: string, shardCount = DEFAULT_SHARD_COUNT): number {
+  return fnv1a(room) % shardCount;
+}
+
+export class Subjects {
+  readonly prefix: string;
+  readonly shardCount: number;
+  constructor(prefix = 'rt', shardCount = DEFAULT_SHARD_COUNT) {
+    this.prefix = prefix;
+    this.shardCount = shardCount;
+  }
+  command(room: string): string {
+    return `${this.prefix}.cmd.${shardOf(room, this.shardCount)}.${room}`;
+  }
+  /** Wildcard for every command of one shard: what its owner subscribes to. */
+  shardCommands(shard: number): string {
+    return `${this.prefix}.cmd.${shard}.>`;
+  }
+  events(room: string): string {
+    return `${this.prefix}.evt.${room}`;
+  }
+  /** A user id may contain any character; it is hex-encoded into one token. */
+  user(userId: string): string {
+    return `${this.prefix}.user.${Buffer.from(userId, 'utf8').toString('hex')}`;
+  }
+  gatewayAnnounce(): string {
+    return `${this.prefix}.gw.announce`;
+  }
+  /** The room id at the end of a command subject. */
+  roomOfCommand(subject: string): string {
+    return subject.slice(subject.lastIndexOf('.') + 1);
+  }
+}
