@@ -52,3 +52,16 @@ export class Subjects {
     return subject.slice(subject.lastIndexOf('.') + 1);
   }
 }
+
+// A token is one or more characters other than '.', whitespace and the wildcards.
+const LITERAL_SUBJECT = /^[^\s.*>]+(?:\.[^\s.*>]+)*$/;
+const SUBJECT_PATTERN = /^(?:[^\s.*>]+|\*)(?:\.(?:[^\s.*>]+|\*))*(?:\.>)?$|^>$/;
+
+/**
+ * Whether `subject` is a valid NATS subject: non-empty dot-separated tokens without
+ * whitespace; with `wildcards`, a token may be `*` and the last token may be `>`.
+ * Both implementations check with this, so a subject that works in-process works on NATS.
+ */
+export function isValidSubject(subject: string, wildcards: boolean): boolean {
+  return (wildcards ? SUBJECT_PATTERN : LITERAL_SUBJECT).test(subject);
+}
