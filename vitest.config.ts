@@ -15,6 +15,7 @@ export default defineConfig({
       '@lectern/test-support': src('./libs/test-support/src/index.ts'),
       '@lectern/rooms': src('./services/rooms/src/index.ts'),
       '@lectern/gateway': src('./services/gateway/src/index.ts'),
+      '@lectern/cli': src('./services/cli/src/index.ts'),
     },
   },
   test: {

@@ -3,5 +3,8 @@ export * from './errors.js';
 export * from './close-codes.js';
 export * from './constants.js';
 export * from './internal.js';
+export * from './measure.js';
 export * from './validate.js';
 export * from './encode.js';
+export * from './stored-event.js';
+export * from './internal-codec.js';

@@ -1,0 +1,494 @@
+/**
+ * The edge: a uWebSockets.js server that authenticates at upgrade, validates every frame,
+ * rate-limits, relays commands to room owners over the bus, and fans committed frames out
+ * with uWS topics. It never decides anything about a room.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  CLOSE_CODES,
+  encodeFrame,
+  errorFrame,
+  isLecternError,
+  parseClientFrame,
+  type ChatMessageFrame,
+  type ClientFrame,
+  type CommandReply,
+  type JoinRoomFrame,
+  type LeaveReason,
+  type LeaveRoomFrame,
+  type LiveSessionUpdateFrame,
+  type RefreshTokenFrame,
+  type UserRef,
+} from '@lectern/protocol';
+import type { Principal, Verifier } from '@lectern/auth';
+import type { Bus } from '@lectern/bus';
+import type { Logger } from 'pino';
+import { CommandClient } from './command-client.js';
+import { errorBody, sendJson, statusLine } from './http-responses.js';
+import { DEFAULT_GATEWAY_OPTIONS, type GatewayOptions } from './options.js';
+import { RoomTopics } from './room-topics.js';
+import { TokenBucket } from './token-bucket.js';
+import { assertNativeUws, uWS, type HttpRequest, type HttpResponse, type TemplatedApp, type WebSocket, type us_listen_socket } from './uws.js';
+
+export interface GatewayDeps {
+  bus: Bus;
+  verifier: Verifier;
+  logger: Logger;
+  options?: Partial<GatewayOptions>;
+  /** Readiness beyond the bus (e.g. the event log in the all-in-one process). */
+  ready?: () => Promise<boolean>;
+  /** Extra HTTP routes (the HTTP API, static files) registered before the 404 fallback. */
+  routes?: (app: TemplatedApp) => void;
+}
+
+/** Per-socket state, kept in uWS' user data. */
+interface Connection {
+  id: string;
+  principal: Principal;
+  user: UserRef;
+  /** Rooms this connection has joined (answered `joined`). */
+  rooms: Set<string>;
+  /** Rooms with a join in flight. */
+  joining: Set<string> | undefined;
+  bucket: TokenBucket;
+  violations: number;
+  violationsSince: number;
+  requests: number;
+  closed: boolean;
+  expiryTimer: NodeJS.Timeout | undefined;
+}
+
+export interface Gateway {
+  readonly app: TemplatedApp;
+  readonly port: number;
+  readonly options: GatewayOptions;
+  connectionCount(): number;
+  /** Graceful stop: refuse upgrades, leave every room (`disconnected`), close sockets with 1001. */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+const decoder = new TextDecoder();
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
+  assertNativeUws();
+  const { bus, verifier, logger } = deps;
+  const options: GatewayOptions = { ...DEFAULT_GATEWAY_OPTIONS, ...deps.options };
+  const { limits } = options;
+  const allowedOrigins = new Set(options.allowedOrigins);
+  const app = uWS.App();
+  const topics = new RoomTopics(app, bus, logger);
+  const commands = new CommandClient(bus, logger, options.requestTimeoutMs, options.noOwnerRetries);
+  const sockets = new Set<WebSocket<Connection>>();
+  let connectionCounter = 0;
+  let draining = false;
+  let listenSocket: us_listen_socket | undefined;
+
+  const welcomeBase = { protocol: 1 as const, heartbeatMs: options.heartbeatMs, limits };
+
+  // --- sending -------------------------------------------------------------------------------
+
+  function closeWith(ws: WebSocket<Connection>, code: number, reason: string): void {
+    const connection = ws.getUserData();
+    if (connection.closed) return;
+    connection.closed = true;
+    ws.end(code, reason);
+  }
+
+  function send(ws: WebSocket<Connection>, data: string | Uint8Array): void {
+    if (ws.getUserData().closed) return;
+    // 2 = dropped: the socket is past its send-buffer limit. Close it instead of losing data.
+    if (ws.send(data, false) === 2) closeWith(ws, CLOSE_CODES.too_slow, 'too slow: send buffer full');
+  }
+
+  function sendReplyError(ws: WebSocket<Connection>, reply: CommandReply & { ok: false }, id: string | undefined, room: string): void {
+    send(ws, errorFrame(reply.code, reply.message, { id, room, retryAfterMs: reply.retryAfterMs }));
+  }
+
+  // --- room owners ---------------------------------------------------------------------------
+
+  function nextCid(connection: Connection): string {
+    return `${connection.id}.${++connection.requests}`;
+  }
+
+  /** Tells the owner this connection left; retried, because a lost leave is a ghost in the room. */
+  async function leaveOnOwner(connection: Connection, room: string, reason: LeaveReason): Promise<CommandReply> {
+    let reply: CommandReply = { ok: false, code: 'unavailable', message: 'not sent' };
+    for (let attempt = 0; attempt < 5; attempt++) {
+      ({ reply } = await commands.send({
+        kind: 'leave',
+        room,
+        cid: nextCid(connection),
+        connection: { id: connection.id, gateway: options.gatewayId },
+        user: connection.user,
+        reason,
+      }));
+      if (reply.ok || reply.code !== 'unavailable') return reply;
+      await sleep(100 * 2 ** attempt);
+    }
+    logger.warn({ room, connection: connection.id, reason }, 'could not tell the room owner a connection left');
+    return reply;
+  }
+
+  // --- frames --------------------------------------------------------------------------------
+
+  async function onJoin(ws: WebSocket<Connection>, connection: Connection, frame: JoinRoomFrame): Promise<void> {
+    const { room, id } = frame;
+    if (!connection.principal.rooms.allows(room)) {
+      send(ws, errorFrame('forbidden', `your token does not allow room ${room}`, { id, room }));
+      return;
+    }
+    if (connection.joining?.has(room)) {
+      send(ws, errorFrame('bad_request', `a join of room ${room} is already in flight`, { id, room }));
+      return;
+    }
+    const rejoin = connection.rooms.has(room);
+    if (!rejoin && connection.rooms.size + (connection.joining?.size ?? 0) >= limits.maxRooms) {
+      send(ws, errorFrame('too_many_rooms', `a connection may be in at most ${limits.maxRooms} rooms`, { id, room }));
+      return;
+    }
+    (connection.joining ??= new Set()).add(room);
+    try {
+      await topics.acquire(room);
+    } catch (err) {
+      connection.joining.delete(room);
+      logger.warn({ err, room }, 'subscribing to a room failed');
+      send(ws, errorFrame('unavailable', 'the bus is unavailable; retry', { id, room, retryAfterMs: 500 }));
+      return;
+    }
+    const { reply, tail } = await commands.send({
+      kind: 'join',
+      room,
+      cid: nextCid(connection),
+      connection: { id: connection.id, gateway: options.gatewayId },
+      user: connection.user,
+      ...(frame.since === undefined ? {} : { since: frame.since }),
+    });
+    connection.joining.delete(room);
+    const kept = topics.endJoin(room, reply.ok ? (reply.seq ?? 0) : Number.MAX_SAFE_INTEGER);
+    if (!reply.ok || tail === undefined) {
+      topics.release(room);
+      if (reply.ok) logger.error({ room }, 'join reply without state');
+      else if (!connection.closed) sendReplyError(ws, reply, id, room);
+      return;
+    }
+    if (connection.closed) {
+      // The socket went away while joining: undo the join on the owner.
+      topics.release(room);
+      if (!rejoin) void leaveOnOwner(connection, room, 'disconnected');
+      return;
+    }
+    if (rejoin) topics.release(room); // one reference per (connection, room)
+    connection.rooms.add(room);
+    const prefix = id === undefined ? '{"type":"joined",' : `{"type":"joined","id":${JSON.stringify(id)},`;
+    ws.cork(() => {
+      send(ws, Buffer.concat([Buffer.from(prefix), tail]));
+      if (!ws.isSubscribed(room)) {
+        for (const frameBytes of kept) send(ws, frameBytes);
+        ws.subscribe(room);
+      }
+    });
+  }
+
+  async function onLeave(ws: WebSocket<Connection>, connection: Connection, frame: LeaveRoomFrame): Promise<void> {
+    const { room, id } = frame;
+    if (!connection.rooms.has(room)) {
+      send(ws, errorFrame('not_joined', `not in room ${room}`, { id, room }));
+      return;
+    }
+    connection.rooms.delete(room);
+    ws.unsubscribe(room);
+    topics.release(room);
+    const reply = await leaveOnOwner(connection, room, 'left');
+    if (connection.closed) return;
+    if (reply.ok || reply.code === 'not_joined') send(ws, encodeFrame({ type: 'left', id, room }));
+    else sendReplyError(ws, reply, id, room);
+  }
+
+  async function onChat(ws: WebSocket<Connection>, connection: Connection, frame: ChatMessageFrame): Promise<void> {
+    const { room, id } = frame;
+    if (!connection.rooms.has(room)) {
+      send(ws, errorFrame('not_joined', `join room ${room} before sending to it`, { id, room }));
+      return;
+    }
+    const { reply } = await commands.send({
+      kind: 'chat',
+      room,
+      cid: nextCid(connection),
+      connection: { id: connection.id, gateway: options.gatewayId },
+      user: connection.user,
+      text: frame.text,
+      ...(frame.mid === undefined ? {} : { mid: frame.mid }),
+    });
+    if (connection.closed) return;
+    if (reply.ok) send(ws, encodeFrame({ type: 'ack', id, room, seq: reply.seq, duplicate: reply.duplicate }));
+    else sendReplyError(ws, reply, id, room);
+  }
+
+  async function onSessionUpdate(ws: WebSocket<Connection>, connection: Connection, frame: LiveSessionUpdateFrame): Promise<void> {
+    const { room, id } = frame;
+    if (!connection.rooms.has(room)) {
+      send(ws, errorFrame('not_joined', `join room ${room} before updating its session`, { id, room }));
+      return;
+    }
+    const { reply } = await commands.send({
+      kind: 'session_update',
+      room,
+      cid: nextCid(connection),
+      connection: { id: connection.id, gateway: options.gatewayId },
+      user: connection.user,
+      ...(frame.state === undefined ? {} : { state: frame.state }),
+      ...(frame.data === undefined ? {} : { data: frame.data }),
+    });
+    if (connection.closed) return;
+    if (reply.ok) send(ws, encodeFrame({ type: 'ack', id, room, seq: reply.seq }));
+    else sendReplyError(ws, reply, id, room);
+  }
+
+  function onRefresh(ws: WebSocket<Connection>, connection: Connection, frame: RefreshTokenFrame): void {
+    let principal: Principal;
+    try {
+      principal = verifier.verify(frame.token);
+    } catch (err) {
+      const message = isLecternError(err) ? err.message : 'invalid token';
+      send(ws, errorFrame('unauthorized', message, { id: frame.id }));
+      return;
+    }
+    if (principal.user.id !== connection.user.id) {
+      send(ws, errorFrame('forbidden', 'refresh_token must carry the same sub as the connection', { id: frame.id }));
+      return;
+    }
+    connection.principal = principal;
+    scheduleExpiry(ws, connection);
+    send(ws, encodeFrame({ type: 'ack', id: frame.id }));
+  }
+
+  function scheduleExpiry(ws: WebSocket<Connection>, connection: Connection): void {
+    if (connection.expiryTimer !== undefined) clearTimeout(connection.expiryTimer);
+    connection.expiryTimer = undefined;
+    const expiresAt = connection.principal.expiresAt;
+    if (expiresAt === undefined) return;
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, expiresAt - Date.now()));
+    connection.expiryTimer = setTimeout(() => {
+      if (delay === MAX_TIMER_MS) scheduleExpiry(ws, connection);
+      else closeWith(ws, CLOSE_CODES.token_expired, 'token expired');
+    }, delay);
+  }
+
+  function onRateLimited(ws: WebSocket<Connection>, connection: Connection, frame: ClientFrame, waitMs: number, now: number): void {
+    if (now - connection.violationsSince > options.abuseWindowMs) {
+      connection.violations = 0;
+      connection.violationsSince = now;
+    }
+    if (++connection.violations > options.abuseLimit) {
+      closeWith(ws, CLOSE_CODES.rate_limited, 'rate limit exceeded repeatedly');
+      return;
+    }
+    const room = 'room' in frame ? frame.room : undefined;
+    send(ws, errorFrame('rate_limited', `at most ${limits.ratePerSecond} requests per second (burst ${limits.burst})`, { id: frame.id, room, retryAfterMs: waitMs }));
+  }
+
+  function dispatch(ws: WebSocket<Connection>, connection: Connection, frame: ClientFrame): void {
+    switch (frame.type) {
+      case 'ping':
+        send(ws, encodeFrame({ type: 'pong', id: frame.id, ts: frame.ts, serverTs: Date.now() }));
+        return;
+      case 'join_room':
+        void onJoin(ws, connection, frame);
+        return;
+      case 'leave_room':
+        void onLeave(ws, connection, frame);
+        return;
+      case 'chat_message':
+        void onChat(ws, connection, frame);
+        return;
+      case 'live_session_update':
+        void onSessionUpdate(ws, connection, frame);
+        return;
+      case 'refresh_token':
+        onRefresh(ws, connection, frame);
+        return;
+    }
+  }
+
+  // --- upgrade -------------------------------------------------------------------------------
+
+  function refuseUpgrade(res: HttpResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+    sendJson(res, status, errorBody(code as never, message), headers);
+  }
+
+  function tokenOf(req: HttpRequest): string {
+    const query = req.getQuery('token');
+    if (query) return query;
+    const header = req.getHeader('authorization');
+    return header.toLowerCase().startsWith('bearer ') ? header.slice(7).trim() : '';
+  }
+
+  app.ws<Connection>('/ws', {
+    compression: uWS.DISABLED,
+    maxPayloadLength: limits.maxFrameBytes,
+    idleTimeout: Math.max(8, Math.round((options.heartbeatMs * 2) / 1000)),
+    sendPingsAutomatically: true,
+    maxBackpressure: options.sendBufferLimitBytes,
+    closeOnBackpressureLimit: 0,
+
+    upgrade(res, req, context) {
+      const key = req.getHeader('sec-websocket-key');
+      const protocol = req.getHeader('sec-websocket-protocol');
+      const extensions = req.getHeader('sec-websocket-extensions');
+      const origin = req.getHeader('origin');
+      const token = tokenOf(req);
+      if (draining || sockets.size >= options.maxConnections) {
+        refuseUpgrade(res, 503, 'unavailable', draining ? 'server is shutting down' : 'server is at its connection limit', {
+          'retry-after': String(options.retryAfterSeconds),
+        });
+        return;
+      }
+      if (allowedOrigins.size > 0 && origin !== '' && !allowedOrigins.has(origin)) {
+        refuseUpgrade(res, 403, 'forbidden_origin', `origin ${origin} is not allowed`);
+        return;
+      }
+      if (token === '') {
+        refuseUpgrade(res, 401, 'unauthorized', 'no token: pass ?token=<JWT> or Authorization: Bearer <JWT>');
+        return;
+      }
+      let principal: Principal;
+      try {
+        principal = verifier.verify(token);
+      } catch (err) {
+        refuseUpgrade(res, 401, 'unauthorized', isLecternError(err) ? err.message : 'invalid token');
+        return;
+      }
+      const now = Date.now();
+      const connection: Connection = {
+        id: `${options.gatewayId}-${(++connectionCounter).toString(36)}`,
+        principal,
+        user: principal.user,
+        rooms: new Set(),
+        joining: undefined,
+        bucket: new TokenBucket(limits.ratePerSecond, limits.burst, now),
+        violations: 0,
+        violationsSince: now,
+        requests: 0,
+        closed: false,
+        expiryTimer: undefined,
+      };
+      res.cork(() => res.upgrade(connection, key, protocol, extensions, context));
+    },
+
+    open(ws) {
+      const connection = ws.getUserData();
+      sockets.add(ws);
+      send(ws, encodeFrame({ type: 'welcome', connectionId: connection.id, user: connection.user, ...welcomeBase }));
+      scheduleExpiry(ws, connection);
+      logger.debug({ connection: connection.id, user: connection.user.id }, 'connection open');
+    },
+
+    message(ws, message, isBinary) {
+      const connection = ws.getUserData();
+      if (connection.closed) return;
+      if (isBinary) {
+        closeWith(ws, CLOSE_CODES.policy_violation, 'binary frames are not accepted');
+        return;
+      }
+      const parsed = parseClientFrame(decoder.decode(message), limits);
+      if (!parsed.ok) {
+        send(ws, errorFrame(parsed.code, parsed.message, { id: parsed.id, room: parsed.room }));
+        return;
+      }
+      const now = Date.now();
+      const wait = connection.bucket.take(now);
+      if (wait > 0) {
+        onRateLimited(ws, connection, parsed.frame, wait, now);
+        return;
+      }
+      dispatch(ws, connection, parsed.frame);
+    },
+
+    close(ws, code) {
+      const connection = ws.getUserData();
+      connection.closed = true;
+      sockets.delete(ws);
+      if (connection.expiryTimer !== undefined) clearTimeout(connection.expiryTimer);
+      for (const room of connection.rooms) {
+        topics.release(room);
+        void leaveOnOwner(connection, room, 'disconnected');
+      }
+      connection.rooms.clear();
+      logger.debug({ connection: connection.id, code }, 'connection closed');
+    },
+  });
+
+  // --- HTTP ----------------------------------------------------------------------------------
+
+  app.get('/healthz', (res) => sendJson(res, 200, '{"status":"ok"}'));
+  app.get('/readyz', (res) => {
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    const check = async () => bus.isConnected() && !draining && (deps.ready === undefined || (await deps.ready()));
+    check().then(
+      (ok) => {
+        if (!aborted) sendJson(res, ok ? 200 : 503, ok ? '{"status":"ready"}' : errorBody('unavailable', 'not ready: the bus or the event log is not reachable'));
+      },
+      () => {
+        if (!aborted) sendJson(res, 503, errorBody('unavailable', 'not ready'));
+      },
+    );
+  });
+  deps.routes?.(app);
+  app.any('/*', (res, req) => {
+    sendJson(res, 404, errorBody('not_found', `no route for ${req.getMethod().toUpperCase()} ${req.getUrl()}`));
+  });
+
+  // Slow consumers: uWS skips publishes to a socket past maxBackpressure; close such sockets
+  // with 4008 so the client resumes with `since` instead of silently missing frames.
+  const slowConsumerSweep = setInterval(() => {
+    for (const ws of sockets) {
+      if (ws.getBufferedAmount() >= options.sendBufferLimitBytes / 2) closeWith(ws, CLOSE_CODES.too_slow, 'too slow: send buffer full');
+    }
+  }, 250);
+  slowConsumerSweep.unref();
+
+  const port = await new Promise<number>((resolve, reject) => {
+    app.listen(options.host, options.port, (socket) => {
+      if (socket === false) {
+        reject(new Error(`cannot listen on ${options.host}:${options.port}: is the port in use? Set PORT to another port.`));
+        return;
+      }
+      listenSocket = socket;
+      resolve(uWS.us_socket_local_port(socket as never));
+    });
+  });
+  logger.info({ port, gatewayId: options.gatewayId }, 'gateway listening');
+
+  return {
+    app,
+    port,
+    options,
+    connectionCount: () => sockets.size,
+    async stop(timeoutMs = 5000) {
+      draining = true;
+      if (listenSocket !== undefined) uWS.us_listen_socket_close(listenSocket);
+      listenSocket = undefined;
+      clearInterval(slowConsumerSweep);
+      const leaves: Promise<unknown>[] = [];
+      for (const ws of sockets) {
+        const connection = ws.getUserData();
+        for (const room of connection.rooms) leaves.push(leaveOnOwner(connection, room, 'disconnected'));
+        connection.rooms.clear();
+      }
+      await Promise.race([Promise.all(leaves), sleep(timeoutMs)]);
+      for (const ws of [...sockets]) closeWith(ws, CLOSE_CODES.going_away, 'server shutting down');
+      await sleep(20);
+      for (const ws of [...sockets]) ws.close();
+    },
+  };
+}
+
+export function newGatewayId(): string {
+  return `gw${randomBytes(4).toString('hex')}`;
+}
+export { statusLine };

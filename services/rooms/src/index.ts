@@ -1,0 +1,5 @@
+export { startRoomsService, type RoomsService, type RoomsServiceDeps } from './rooms-service.js';
+export { DEFAULT_ROOMS_OPTIONS, type RoomsOptions } from './options.js';
+export { ActorHost } from './actor-host.js';
+export { RoomActor, toLoggedEvent } from './room-actor.js';
+export { PresenceCoalescer } from './presence-coalescer.js';

@@ -1,0 +1,174 @@
+import { describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { decodeReply, type RoomCommand, type UserRef } from '@lectern/protocol';
+import type { EventStore, NewEvent, Snapshot, StoredEvent } from '@lectern/event-store';
+import { RoomActor } from './room-actor.js';
+import { DEFAULT_ROOMS_OPTIONS, type RoomsOptions } from './options.js';
+
+/** An event store whose commits the test releases by hand, to see the pipeline at work. */
+class HeldStore implements EventStore {
+  readonly log: StoredEvent[] = [];
+  private held: { room: string; events: readonly NewEvent[]; resolve: () => void; reject: (err: Error) => void }[] = [];
+  snapshots = new Map<string, Snapshot>();
+  append(room: string, _expectedSeq: number, events: readonly NewEvent[]): Promise<void> {
+    return new Promise((resolve, reject) => this.held.push({ room, events, resolve, reject }));
+  }
+  get pending(): number {
+    return this.held.length;
+  }
+  /** Commits every held append, in order. */
+  commitAll(): void {
+    for (const h of this.held.splice(0)) {
+      for (const e of h.events) this.log.push({ ...e, room: h.room, position: String(this.log.length + 1) });
+      h.resolve();
+    }
+  }
+  /** Fails every held append (as the real store does for a room whose flush failed). */
+  failAll(): void {
+    for (const h of this.held.splice(0)) h.reject(new Error('connection lost'));
+  }
+  async readRoom(room: string, afterSeq: number, limit: number): Promise<StoredEvent[]> {
+    return this.log.filter((e) => e.room === room && e.seq > afterSeq).slice(0, limit);
+  }
+  async head(room: string): Promise<number> {
+    return this.log.filter((e) => e.room === room).reduce((m, e) => Math.max(m, e.seq), 0);
+  }
+  async saveSnapshot(snapshot: Snapshot): Promise<void> {
+    this.snapshots.set(snapshot.room, structuredClone(snapshot));
+  }
+  async loadSnapshot(room: string): Promise<Snapshot | undefined> {
+    return this.snapshots.get(room);
+  }
+  async ping(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+const user = (id: string, role: UserRef['role'] = 'learner'): UserRef => ({ id, name: id, role });
+const conn = (id: string) => ({ id, gateway: 'gw1' });
+
+function setup(options: Partial<RoomsOptions> = {}) {
+  const store = new HeldStore();
+  const published: { fromSeq: number; seq: number; frame: any }[] = [];
+  let now = 1_000;
+  const actor = new RoomActor('r1', {
+    store,
+    options: { ...DEFAULT_ROOMS_OPTIONS, ...options },
+    logger: pino({ level: 'silent' }),
+    now: () => now,
+    publish: (_room, fromSeq, seq, frame) => published.push({ fromSeq, seq, frame: JSON.parse(frame) }),
+  });
+  const answers: { label: string; reply: any; tail?: any }[] = [];
+  const send = (label: string, command: Omit<RoomCommand, 'room'>) =>
+    actor.handle({ room: 'r1', ...command } as RoomCommand, (bytes) => {
+      const { reply, tail } = decodeReply(bytes);
+      answers.push({ label, reply, ...(tail ? { tail: JSON.parse(`{${new TextDecoder().decode(tail)}`) } : {}) });
+    });
+  return { store, actor, published, answers, send, advance: (ms: number) => (now += ms) };
+}
+
+describe('RoomActor', () => {
+  it('pipelines: decides while commits are in flight, answers and publishes only after commit, in seq order', async () => {
+    const { store, published, answers, send } = setup();
+    send('join', { kind: 'join', connection: conn('c1'), user: user('a') });
+    await tick(); // activation
+    send('chat1', { kind: 'chat', connection: conn('c1'), user: user('a'), text: 'one' });
+    send('chat2', { kind: 'chat', connection: conn('c1'), user: user('a'), text: 'two' });
+    expect(store.pending).toBe(3); // all three decided before any commit
+    expect(answers).toEqual([]);
+    expect(published).toEqual([]);
+    store.commitAll();
+    await tick();
+    expect(answers.map((a) => [a.label, a.reply.seq])).toEqual([['join', 1], ['chat1', 2], ['chat2', 3]]);
+    expect(published.map((p) => p.seq)).toEqual([1, 2, 3]);
+    expect(answers[0]!.tail).toMatchObject({ room: 'r1', seq: 1, participants: [{ id: 'a', connections: 1 }], history: [] });
+  });
+
+  it('a failed commit answers every uncommitted command unavailable and reloads from the log', async () => {
+    const { store, published, answers, send } = setup();
+    send('join', { kind: 'join', connection: conn('c1'), user: user('a') });
+    await tick();
+    store.commitAll();
+    await tick();
+    send('lost1', { kind: 'chat', connection: conn('c1'), user: user('a'), text: 'x' });
+    send('lost2', { kind: 'chat', connection: conn('c1'), user: user('a'), text: 'y' });
+    send('error-behind', { kind: 'leave', connection: conn('nobody'), user: user('z'), reason: 'left' });
+    store.failAll();
+    await tick();
+    expect(answers.slice(1).map((a) => [a.label, a.reply.code])).toEqual([
+      ['lost1', 'unavailable'],
+      ['lost2', 'unavailable'],
+      ['error-behind', 'unavailable'],
+    ]);
+    expect(published.map((p) => p.seq)).toEqual([1]);
+    send('after', { kind: 'chat', connection: conn('c1'), user: user('a'), text: 'z' });
+    await tick();
+    store.commitAll();
+    await tick();
+    expect(answers.at(-1)).toMatchObject({ label: 'after', reply: { ok: true, seq: 2 } });
+    expect(store.log.map((e) => e.seq)).toEqual([1, 2]);
+  });
+
+  it('answers a resume with the missed events from memory, and from the log once the actor was rebuilt', async () => {
+    const { store, answers, send } = setup({ frameRingSize: 4 });
+    send('join', { kind: 'join', connection: conn('c1'), user: user('a') });
+    await tick();
+    for (let i = 0; i < 6; i++) send(`m${i}`, { kind: 'chat', connection: conn('c1'), user: user('a'), text: `m${i}` });
+    store.commitAll();
+    await tick();
+    send('resume-near', { kind: 'join', connection: conn('c2'), user: user('a'), since: 5 });
+    store.commitAll();
+    await tick();
+    const near = answers.find((a) => a.label === 'resume-near')!;
+    expect(near.tail.recovered).toBe(true);
+    expect(near.tail.missed.map((e: any) => e.seq)).toEqual([6, 7, 8]);
+    send('resume-far', { kind: 'join', connection: conn('c3'), user: user('b'), since: 1 });
+    store.commitAll();
+    await tick();
+    await tick();
+    const far = answers.find((a) => a.label === 'resume-far')!;
+    expect(far.tail.recovered).toBe(true);
+    expect(far.tail.missed.map((e: any) => e.seq)).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(far.tail.missed.at(-1)).toMatchObject({ type: 'user_joined', user: { id: 'b' } });
+  });
+
+  it('a resume from further back than the recovery window is not recovered', async () => {
+    const { store, answers, send } = setup({ recoveryWindow: 2 });
+    send('join', { kind: 'join', connection: conn('c1'), user: user('a') });
+    await tick();
+    for (let i = 0; i < 3; i++) send(`m${i}`, { kind: 'chat', connection: conn('c1'), user: user('a'), text: `m${i}` });
+    send('resume', { kind: 'join', connection: conn('c2'), user: user('a'), since: 1 });
+    store.commitAll();
+    await tick();
+    const resume = answers.find((a) => a.label === 'resume')!;
+    expect(resume.tail.recovered).toBe(false);
+    expect(resume.tail.missed).toBeUndefined();
+  });
+
+  it('in a large room answers joins together at the presence tick, at a diff boundary', async () => {
+    const { store, published, answers, send } = setup({ presenceThreshold: 2, presenceIntervalMs: 20 });
+    for (const id of ['a', 'b', 'c']) send(`join-${id}`, { kind: 'join', connection: conn(`c-${id}`), user: user(id) });
+    await tick();
+    store.commitAll();
+    await tick();
+    send('join-d', { kind: 'join', connection: conn('c-d'), user: user('d') });
+    send('join-e', { kind: 'join', connection: conn('c-e'), user: user('e') });
+    store.commitAll();
+    await tick();
+    expect(answers.map((a) => a.label)).not.toContain('join-d');
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const d = answers.find((a) => a.label === 'join-d')!;
+    const e = answers.find((a) => a.label === 'join-e')!;
+    expect(d.reply.seq).toBe(5);
+    expect(e.reply.seq).toBe(5);
+    expect(d.tail.participants.map((p: any) => p.id)).toEqual(['a', 'b', 'c', 'd', 'e']);
+    const diffs = published.filter((p) => p.frame.type === 'presence_diff');
+    expect(diffs.at(-1)).toMatchObject({ seq: 5 });
+    // Every published frame covers a contiguous range: no gap, no overlap.
+    let last = 0;
+    for (const p of published) {
+      expect(p.fromSeq).toBe(last + 1);
+      last = p.seq;
+    }
+  });
+});
