@@ -13,6 +13,7 @@ export const SESSION_STATES: readonly SessionState[] = ['scheduled', 'live', 'pa
 
 /** Why a connection left a room. */
 export type LeaveReason = 'left' | 'disconnected' | 'timeout' | 'kicked';
+export const LEAVE_REASONS: readonly LeaveReason[] = ['left', 'disconnected', 'timeout', 'kicked'];
 
 /** Identity as it appears on every event; always taken from the verified token. */
 export interface UserRef {
@@ -40,10 +41,13 @@ export interface Participant extends UserRef {
   connections: number;
 }
 
+export type NotificationLevel = 'info' | 'success' | 'warning' | 'error';
+export const NOTIFICATION_LEVELS: readonly NotificationLevel[] = ['info', 'success', 'warning', 'error'];
+
 export interface NotificationData {
   title?: string;
   body: string;
-  level?: 'info' | 'success' | 'warning' | 'error';
+  level?: NotificationLevel;
 }
 
 // ---------------------------------------------------------------------------------------------
