@@ -1,0 +1,212 @@
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { VersionConflictError } from './event-store.js';
+import type { AppendCall, EventRow, WriteBatch } from './append-batcher.js';
+import type { EventStoreDatabase } from './schema.js';
+import { cascaded, isRefusedByDatabase, refused, unavailable } from './store-errors.js';
+
+/**
+ * Postgres' Bind message counts parameters in an Int16, so one statement takes at most
+ * 65535 of them. A batch bigger than that is split into several statements of one transaction.
+ */
+export const MAX_PARAMETERS = 65_535;
+const PARAMETERS_PER_ROW = 7;
+const PARAMETERS_PER_HEAD_CHECK = 2;
+
+type Item = { kind: 'row'; room: string; row: EventRow } | { kind: 'head'; room: string; seq: number };
+
+const key = (room: string, seq: number): string => `${seq}:${room}`;
+
+/** Thrown inside the transaction to roll it back; carries the calls that must not commit. */
+class RollBack extends Error {
+  constructor(readonly failures: Map<number, Error>) {
+    super('roll back the group commit');
+  }
+}
+
+/**
+ * Writes a batch of appends with as few transactions as the conflicts allow: normally one,
+ * with one multi-row insert. Per-call atomicity in a shared transaction: the insert skips
+ * rows that hit the `(room_id, seq)` fence, and when any call did not get all its rows in
+ * (or its `expectedSeq` is not the head), the transaction is rolled back, those calls (and
+ * the later calls of their rooms) are rejected, and the rest is written again.
+ */
+export function createBatchWriter(db: Kysely<EventStoreDatabase>): WriteBatch {
+  const writeBatch: WriteBatch = async (batch) => {
+    const outcomes: (Error | undefined)[] = batch.map(() => undefined);
+    let pending = batch.map((_, index) => index);
+    let transactions = 0;
+
+    while (pending.length > 0) {
+      transactions += 1;
+      const calls = pending.map((index) => batch[index]!);
+      try {
+        await db.transaction().execute(async (tx) => {
+          const failures = await insertCalls(tx, calls);
+          if (failures.size > 0) throw new RollBack(failures);
+        });
+        return { outcomes, transactions };
+      } catch (err) {
+        if (err instanceof RollBack) {
+          for (const [local, failure] of err.failures) outcomes[pending[local]!] = failure;
+          pending = pending.filter((_, local) => !err.failures.has(local));
+          continue;
+        }
+        if (isRefusedByDatabase(err) && pending.length > 1) {
+          // One call's data was refused, and the statement does not say whose: write each
+          // call alone, so only the bad one fails.
+          transactions += await writeOneByOne(pending, batch, outcomes);
+          return { outcomes, transactions };
+        }
+        const failure = isRefusedByDatabase(err) ? refused(calls[0]!.room, err) : unavailable('appending', err);
+        for (const index of pending) outcomes[index] = failure;
+        return { outcomes, transactions };
+      }
+    }
+    return { outcomes, transactions };
+  };
+
+  async function writeOneByOne(pending: number[], batch: readonly AppendCall[], outcomes: (Error | undefined)[]): Promise<number> {
+    let transactions = 0;
+    const failedRooms = new Map<string, Error>();
+    for (const index of pending) {
+      const call = batch[index]!;
+      const earlier = failedRooms.get(call.room);
+      if (earlier !== undefined) {
+        outcomes[index] = cascaded(call.room, earlier);
+        continue;
+      }
+      const result = await writeBatch([call]);
+      transactions += result.transactions;
+      const outcome = result.outcomes[0];
+      outcomes[index] = outcome;
+      if (outcome !== undefined) failedRooms.set(call.room, outcome);
+    }
+    return transactions;
+  }
+
+  return writeBatch;
+}
+
+/**
+ * Inserts every row of `calls` in one transaction (one statement unless the parameter limit
+ * splits it) and returns the calls that failed, by index in `calls`. Each statement also reads
+ * back the `expectedSeq` rows it needs, so checking that the log has no gap costs no round trip.
+ */
+async function insertCalls(tx: Kysely<EventStoreDatabase>, calls: readonly AppendCall[]): Promise<Map<number, Error>> {
+  const heads: Item[] = [];
+  const rows: (Item & { kind: 'row' })[] = [];
+  const inBatch = new Set<string>();
+  // Two calls of this batch claiming one seq: the insert would keep one row and RETURNING
+  // could not say whose, so the earlier call wins here and the later one is a conflict.
+  const claimedEarlier = new Map<number, EventRow>();
+  calls.forEach((call, index) => {
+    const taken = call.rows.find((row) => inBatch.has(key(call.room, row.seq)));
+    if (taken !== undefined) {
+      claimedEarlier.set(index, taken);
+      return;
+    }
+    // An earlier call of this batch that writes seq `expectedSeq` vouches for it, if it commits.
+    if (call.expectedSeq > 0 && !inBatch.has(key(call.room, call.expectedSeq))) {
+      heads.push({ kind: 'head', room: call.room, seq: call.expectedSeq });
+    }
+    for (const row of call.rows) {
+      rows.push({ kind: 'row', room: call.room, row });
+      inBatch.add(key(call.room, row.seq));
+    }
+  });
+  // Rows go in (room, seq) order: two writers that overlap on several rooms (a failover)
+  // then take the unique-index locks in the same order and cannot deadlock.
+  rows.sort((a, b) => (a.room < b.room ? -1 : a.room > b.room ? 1 : a.row.seq - b.row.seq));
+  const items = [...heads, ...rows];
+
+  const inserted = new Set<string>();
+  const existing = new Set<string>();
+  for (const chunk of chunkByParameters(items)) {
+    const result = await statementFor(chunk).execute(tx);
+    for (const row of result.rows) (row.inserted ? inserted : existing).add(key(row.room_id, row.seq));
+  }
+
+  const failures = new Map<number, Error>();
+  const failedRooms = new Map<string, Error>();
+  calls.forEach((call, index) => {
+    const earlier = failedRooms.get(call.room);
+    let failure: Error | undefined;
+    if (earlier !== undefined) {
+      failure = cascaded(call.room, earlier);
+    } else {
+      const taken = claimedEarlier.get(index) ?? call.rows.find((row) => !inserted.has(key(call.room, row.seq)));
+      const headKey = key(call.room, call.expectedSeq);
+      if (taken !== undefined) {
+        failure = new VersionConflictError(call.room, `room ${call.room}: seq ${taken.seq} was already appended by another writer`);
+      } else if (call.expectedSeq > 0 && !inserted.has(headKey) && !existing.has(headKey)) {
+        failure = new VersionConflictError(
+          call.room,
+          `room ${call.room}: expected seq ${call.expectedSeq} is not in the log, so appending after it would leave a gap`,
+        );
+      }
+    }
+    if (failure !== undefined) {
+      failures.set(index, failure);
+      failedRooms.set(call.room, failure);
+    }
+  });
+  return failures;
+}
+
+function* chunkByParameters(items: readonly Item[]): Generator<Item[]> {
+  let chunk: Item[] = [];
+  let parameters = 0;
+  for (const item of items) {
+    const cost = item.kind === 'row' ? PARAMETERS_PER_ROW : PARAMETERS_PER_HEAD_CHECK;
+    if (parameters + cost > MAX_PARAMETERS) {
+      yield chunk;
+      chunk = [];
+      parameters = 0;
+    }
+    chunk.push(item);
+    parameters += cost;
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+interface StatementRow {
+  inserted: boolean;
+  room_id: string;
+  seq: number;
+}
+
+/**
+ * One statement: the multi-row insert (rows another writer already holds are skipped, not
+ * raised, so one conflict does not abort the shared transaction) and, in the same snapshot,
+ * the `expectedSeq` rows that must already be there. jsonb goes in as text (`::text::jsonb`)
+ * so no driver re-encodes the JSON that `append` already serialized.
+ */
+function statementFor(items: readonly Item[]): RawBuilder<StatementRow> {
+  const rows: RawBuilder<unknown>[] = [];
+  const heads: RawBuilder<unknown>[] = [];
+  for (const item of items) {
+    if (item.kind === 'row') {
+      const { row } = item;
+      rows.push(
+        sql`(${item.room}, ${row.seq}, ${row.type}, ${row.ts}, ${row.data}::text::jsonb, ${row.meta}::text::jsonb, ${row.frame})`,
+      );
+    } else {
+      heads.push(sql`(${item.room}::text, ${item.seq}::integer)`);
+    }
+  }
+  const insert =
+    rows.length === 0
+      ? sql`select null::text as room_id, null::integer as seq where false`
+      : sql`insert into room_events (room_id, seq, type, ts, data, meta, frame)
+            values ${sql.join(rows)}
+            on conflict (room_id, seq) do nothing
+            returning room_id, seq`;
+  const headCheck =
+    heads.length === 0
+      ? sql``
+      : sql`union all
+            select false, room_id, seq from room_events where (room_id, seq) in (${sql.join(heads)})`;
+  return sql<StatementRow>`with inserted as (${insert})
+    select true as inserted, room_id, seq from inserted
+    ${headCheck}`;
+}

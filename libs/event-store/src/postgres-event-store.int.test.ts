@@ -1,0 +1,78 @@
+import { createTestSchema, hasPostgres } from '@lectern/test-support';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isStoreUnavailable } from './event-store.js';
+import { defineEventStoreContract } from './event-store.contract.js';
+import { createPostgresEventStore } from './postgres-event-store.js';
+
+const available = await hasPostgres();
+const schema = available ? await createTestSchema('event_store') : undefined;
+
+describe.skipIf(!available)('Postgres event store', () => {
+  afterAll(async () => {
+    await schema?.drop();
+  });
+
+  defineEventStoreContract('Postgres', {
+    async open() {
+      const store = createPostgresEventStore({ connectionString: schema!.url });
+      await store.migrate();
+      return store;
+    },
+    async openOther() {
+      return createPostgresEventStore({ connectionString: schema!.url, poolSize: 2 });
+    },
+  });
+
+  it('migrating twice is a no-op', async () => {
+    const store = createPostgresEventStore({ connectionString: schema!.url, poolSize: 1 });
+    try {
+      await store.migrate();
+      await store.migrate();
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('Postgres event store, database unreachable', () => {
+  // Port 1 refuses at once: every call fails fast with StoreUnavailableError.
+  const unreachable = 'postgres://postgres@127.0.0.1:1/test';
+
+  it('rejects appends, reads and ping with StoreUnavailableError, cause attached', async () => {
+    const store = createPostgresEventStore({ connectionString: unreachable, connectionTimeoutMs: 1_000 });
+    try {
+      const append = await store.append('r', 0, [frameEvent(1)]).catch((e: unknown) => e);
+      expect(isStoreUnavailable(append)).toBe(true);
+      expect((append as Error).cause).toBeDefined();
+      for (const call of [store.readRoom('r', 0, 10), store.head('r'), store.ping(), store.loadSnapshot('r')]) {
+        expect(isStoreUnavailable(await call.catch((e: unknown) => e))).toBe(true);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('rejects the queued appends of a room whose flush failed without trying them', async () => {
+    const store = createPostgresEventStore({ connectionString: unreachable, connectionTimeoutMs: 1_000 });
+    try {
+      const first = store.append('r', 0, [frameEvent(1)]);
+      await Promise.resolve();
+      await Promise.resolve();
+      const queued = store.append('r', 1, [frameEvent(2)]);
+      const otherRoom = store.append('s', 0, [frameEvent(1)]);
+      const [firstErr, queuedErr, otherErr] = await Promise.all([first, queued, otherRoom].map((p) => p.catch((e: unknown) => e)));
+      expect(isStoreUnavailable(firstErr) && isStoreUnavailable(queuedErr) && isStoreUnavailable(otherErr)).toBe(true);
+      expect((queuedErr as Error).cause).toBe(firstErr);
+      const stats = store.stats();
+      expect(stats.cascaded).toBe(1);
+      // The other room's call was tried in a flush of its own.
+      expect(stats.flushes).toBe(2);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+function frameEvent(seq: number) {
+  return { seq, type: 'chat_posted', ts: 1, data: {}, meta: {}, frame: `{"seq":${seq}}` };
+}
