@@ -11,6 +11,7 @@ import type { KyselyEventStore } from '@lectern/event-store';
 import { randomBytes } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 import { openBus, openBusPair, openStore } from './backends.js';
+import { logAppendStats } from './append-stats-log.js';
 import type { Config, JwtConfig } from './config.js';
 
 export interface Running {
@@ -51,6 +52,7 @@ export async function startAllInOne(config: Config, logger: Logger = createLogge
   const store = await openStore(config, logger, { migrate: true });
   const buses = await openBusPair(config, logger, `lectern-${process.pid}`);
   const rooms = await startRoomsService({ bus: buses.rooms, store, logger: logger.child({ service: 'rooms' }), options: config.rooms });
+  const stopStats = logAppendStats(store, logger.child({ service: 'rooms' }));
   const gateway = await startGateway({
     bus: buses.gateway,
     verifier,
@@ -72,6 +74,7 @@ export async function startAllInOne(config: Config, logger: Logger = createLogge
     ...(devSecret !== undefined ? { devSecret } : {}),
     logger,
     async stop() {
+      stopStats();
       await gateway.stop(config.shutdownTimeoutMs);
       await rooms.stop(config.shutdownTimeoutMs);
       await buses.close();
@@ -106,11 +109,13 @@ export async function startRoomsProcess(config: Config, logger: Logger = createL
   const store = await openStore(config, logger, { migrate: true });
   const bus = await openBus(config, logger, `lectern-rooms-${process.pid}`);
   const rooms = await startRoomsService({ bus, store, logger: logger.child({ service: 'rooms' }), options: config.rooms });
+  const stopStats = logAppendStats(store, logger.child({ service: 'rooms' }));
   return {
     rooms,
     store,
     logger,
     async stop() {
+      stopStats();
       await rooms.stop(config.shutdownTimeoutMs);
       await bus.close();
       await store.close();
