@@ -1,6 +1,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { VersionConflictError } from './event-store.js';
 import type { AppendCall, EventRow, WriteBatch } from './append-batcher.js';
+import { GLOBAL_APPEND_LOCK } from './log-reader.js';
 import type { EventStoreDatabase } from './schema.js';
 import { cascaded, isRefusedByDatabase, refused, unavailable } from './store-errors.js';
 
@@ -41,6 +42,9 @@ export function createBatchWriter(db: Kysely<EventStoreDatabase>): WriteBatch {
       const calls = pending.map((index) => batch[index]!);
       try {
         await db.transaction().execute(async (tx) => {
+          // Before any position or transaction id is taken: positions then follow transaction
+          // ids across writers, which the global feed's high-water mark relies on (log-reader.ts).
+          await sql`select pg_advisory_xact_lock(${GLOBAL_APPEND_LOCK.toString()}::bigint)`.execute(tx);
           const failures = await insertCalls(tx, calls);
           if (failures.size > 0) throw new RollBack(failures);
         });

@@ -10,9 +10,13 @@ import {
   isStoreUnavailable,
   isVersionConflict,
   type AppendStats,
-  type GroupCommitEventStore,
+  type GroupCommitEventStore as BaseStore,
   type NewEvent,
 } from './event-store.js';
+import type { EventLogReader } from './log-reader.js';
+
+/** What the contract suite holds a store to: the group-commit store and its log reader. */
+type GroupCommitEventStore = BaseStore & EventLogReader;
 
 export interface EventStoreContractSetup {
   /** A migrated store on the database this file shares. Called once. */
@@ -45,6 +49,16 @@ const events = (room: string, fromSeq: number, count: number, tag?: string): New
 function delta(before: AppendStats, after: AppendStats): AppendStats {
   const entries = Object.entries(after).map(([name, value]) => [name, value - before[name as keyof AppendStats]]);
   return Object.fromEntries(entries) as AppendStats;
+}
+
+/** The newest position in the log now (0 when empty): where a test's own feed starts. */
+async function lastPosition(store: GroupCommitEventStore): Promise<string> {
+  let after = '0';
+  for (;;) {
+    const page = await store.readAll(after, 10_000);
+    if (page.length === 0) return after;
+    after = page[page.length - 1]!.position;
+  }
 }
 
 const nextMicrotasks = async (count: number): Promise<void> => {
@@ -273,6 +287,78 @@ export function defineEventStoreContract(name: string, setup: EventStoreContract
         }),
         { numRuns: 20 },
       );
+    });
+
+    it('readAll: every room in position order after a position, frames byte-identical, paged by limit', async () => {
+      const start = await lastPosition(store);
+      const rooms = [newRoom('feed'), newRoom('feed')];
+      await store.append(rooms[0]!, 0, events(rooms[0]!, 1, 3));
+      await other.append(rooms[1]!, 0, events(rooms[1]!, 1, 2));
+      await store.append(rooms[0]!, 3, events(rooms[0]!, 4, 1));
+      const all = await store.readAll(start, 100);
+      expect(all.map((e) => `${e.room}#${e.seq}`)).toEqual([
+        `${rooms[0]}#1`, `${rooms[0]}#2`, `${rooms[0]}#3`, `${rooms[1]}#1`, `${rooms[1]}#2`, `${rooms[0]}#4`,
+      ]);
+      expect(all[0]!.frame).toBe(events(rooms[0]!, 1, 1)[0]!.frame);
+      expect(all[0]).toMatchObject({ type: 'chat_posted', meta: { correlation: 'corr-1' } });
+      const positions = all.map((e) => BigInt(e.position));
+      expect(positions).toEqual([...positions].sort((a, b) => (a < b ? -1 : 1)));
+      // Paging by the last position seen gives the same sequence, no event twice.
+      const paged: string[] = [];
+      let after = start;
+      for (let page = await store.readAll(after, 4); page.length > 0; page = await store.readAll(after, 4)) {
+        paged.push(...page.map((e) => e.position));
+        after = page[page.length - 1]!.position;
+      }
+      expect(paged).toEqual(all.map((e) => e.position));
+      expect(await store.readAll(all[5]!.position, 10)).toEqual([]);
+    });
+
+    it('allPages and roomPages stream keyset pages equal to the plain reads, honouring limit and untilSeq', async () => {
+      const start = await lastPosition(store);
+      const room = newRoom('pages');
+      await store.append(room, 0, events(room, 1, 23));
+      const pages: number[] = [];
+      const seqs: number[] = [];
+      for await (const page of store.roomPages(room, 2, { pageSize: 5 })) {
+        pages.push(page.length);
+        seqs.push(...page.map((e) => e.seq));
+      }
+      expect(pages).toEqual([5, 5, 5, 5, 1]);
+      expect(seqs).toEqual(Array.from({ length: 21 }, (_, i) => i + 3));
+      const ranged: number[] = [];
+      for await (const page of store.roomPages(room, 10, { pageSize: 4, untilSeq: 15 })) ranged.push(...page.map((e) => e.seq));
+      expect(ranged).toEqual([11, 12, 13, 14, 15]);
+      const limited: string[] = [];
+      for await (const page of store.roomPages(room, 0, { pageSize: 4, limit: 6 })) limited.push(...page.map((e) => e.frame));
+      expect(limited).toEqual(events(room, 1, 6).map((e) => e.frame));
+      const feed: string[] = [];
+      for await (const page of store.allPages(start, { pageSize: 7 })) feed.push(...page.map((e) => e.frame));
+      expect(feed).toEqual(events(room, 1, 23).map((e) => e.frame));
+      // Stopping early (a client that went away) leaves the store usable.
+      for await (const page of store.allPages(start, { pageSize: 2 })) {
+        expect(page).toHaveLength(2);
+        break;
+      }
+      expect(await store.head(room)).toBe(23);
+    });
+
+    it('the global feed passes over the positions of a rolled-back flush', async () => {
+      const start = await lastPosition(store);
+      const contested = newRoom('hole');
+      await other.append(contested, 0, [event(contested, 1, 'other')]);
+      const bystander = newRoom('hole-bystander');
+      await Promise.allSettled([store.append(contested, 0, [event(contested, 1, 'store')]), store.append(bystander, 0, events(bystander, 1, 2))]);
+      await store.append(bystander, 2, [event(bystander, 3)]);
+      const all = await store.readAll(start, 100);
+      expect(all.map((e) => `${e.room}#${e.seq}`)).toEqual([`${contested}#1`, `${bystander}#1`, `${bystander}#2`, `${bystander}#3`]);
+      expect(all[0]!.frame).toBe(event(contested, 1, 'other').frame);
+    });
+
+    it('rejects a position that is not a non-negative integer', async () => {
+      await expect(store.readAll('-1', 10)).rejects.toThrow(/position/);
+      await expect(store.readAll('1e3', 10)).rejects.toThrow(/position/);
+      await expect(store.readAll(0, 0)).rejects.toThrow(/limit/);
     });
 
     it('keeps the newest snapshot of a room', async () => {

@@ -20,3 +20,11 @@ export {
 export { createPgliteEventStore, type PgliteEventStoreOptions } from './pglite-event-store.js';
 export { MIGRATIONS, migrateToLatest } from './migrations/index.js';
 export type { EventStoreDatabase, RoomEventsTable, RoomSnapshotsTable } from './schema.js';
+export {
+  GLOBAL_APPEND_LOCK,
+  LOG_READER_DEFAULTS,
+  checkPosition,
+  type EventLogReader,
+  type FeedEvent,
+  type PageOptions,
+} from './log-reader.js';

@@ -9,6 +9,7 @@ import type {
   Snapshot,
   StoredEvent,
 } from './event-store.js';
+import { allPages, readAll, roomPages, type EventLogReader, type FeedEvent, type PageOptions } from './log-reader.js';
 import { migrateToLatest } from './migrations/index.js';
 import type { EventStoreDatabase } from './schema.js';
 import { unavailable } from './store-errors.js';
@@ -24,7 +25,7 @@ export interface KyselyEventStoreOptions {
  * The event store's queries, written once for every Postgres-speaking Kysely dialect (`pg`
  * and PGlite). The dialect files only build the Kysely instance.
  */
-export class KyselyEventStore implements GroupCommitEventStore {
+export class KyselyEventStore implements GroupCommitEventStore, EventLogReader {
   readonly #db: Kysely<EventStoreDatabase>;
   readonly #batcher: AppendBatcher;
   readonly #ownsDatabase: boolean;
@@ -81,6 +82,18 @@ export class KyselyEventStore implements GroupCommitEventStore {
     } catch (err) {
       throw unavailable('reading a room', err);
     }
+  }
+
+  readAll(afterPosition: string | number | bigint, limit: number): Promise<StoredEvent[]> {
+    return readAll(this.#db, afterPosition, limit);
+  }
+
+  roomPages(room: string, afterSeq: number, options?: PageOptions): AsyncGenerator<FeedEvent[], void, undefined> {
+    return roomPages(this.#db, room, afterSeq, options);
+  }
+
+  allPages(afterPosition: string | number | bigint, options?: PageOptions): AsyncGenerator<FeedEvent[], void, undefined> {
+    return allPages(this.#db, afterPosition, options);
   }
 
   async head(room: string): Promise<number> {
