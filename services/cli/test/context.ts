@@ -3,11 +3,13 @@
  * against either backend pair (real Postgres + NATS, or PGlite + the in-process bus), and
  * talks to it with a plain WebSocket client speaking PROTOCOL.md.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createHmac } from 'node:crypto';
-import WebSocket from 'ws';
+import { request as httpRequest } from 'node:http';
+import { createRequire } from 'node:module';
+import WebSocket, { type ClientOptions } from 'ws';
 import pino from 'pino';
 import { createTestSchema, hasNats, hasPostgres, NATS_URL, uniqueSubjectPrefix } from '@lectern/test-support';
 import { loadConfig, startAllInOne, type Running } from '../src/index.js';
@@ -50,6 +52,7 @@ export async function startServer(backend: Backend, extraEnv: Record<string, str
     env.NATS_URL ??= NATS_URL;
   } else if (env.LECTERN_DATA_DIR === undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'lectern-e2e-'));
+    await seedPglite(join(dir, 'pglite'));
     env.LECTERN_DATA_DIR = dir;
     cleanup = async () => rmSync(dir, { recursive: true, force: true });
   }
@@ -68,6 +71,73 @@ export async function startServer(backend: Backend, extraEnv: Record<string, str
       await cleanup();
     },
   };
+}
+
+// --- a PGlite template ------------------------------------------------------------------------
+// A fresh PGlite data directory costs ~15 s of initdb (WebAssembly); a copy of one that was
+// initialised once opens in ~2 s. The template is a bare initialised cluster (no migrations:
+// `startAllInOne` runs those), shared by every test process through the temp directory and
+// keyed by the PGlite version, so it can never be stale.
+
+let templateReady: Promise<string> | undefined;
+
+function pgliteVersion(): string {
+  try {
+    // The package's exports hide package.json: walk up from its entry point.
+    let dir = dirname(createRequire(join(process.cwd(), 'libs/event-store/package.json')).resolve('@electric-sql/pglite'));
+    for (let i = 0; i < 5; i++, dir = dirname(dir)) {
+      const file = join(dir, 'package.json');
+      if (!existsSync(file)) continue;
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version: string };
+      if (pkg.name === '@electric-sql/pglite') return pkg.version;
+    }
+  } catch {
+    // fall through
+  }
+  return 'unknown';
+}
+
+async function buildTemplate(): Promise<string> {
+  const template = join(tmpdir(), `lectern-pglite-template-${pgliteVersion()}`);
+  if (existsSync(join(template, 'PG_VERSION'))) return template;
+  const lock = `${template}.lock`;
+  for (let waited = 0; waited < 120_000; waited += 250) {
+    try {
+      mkdirSync(lock);
+    } catch {
+      // Another process is building it; a lock older than two minutes is from a dead one.
+      if (existsSync(join(template, 'PG_VERSION'))) return template;
+      if (Date.now() - statSync(lock, { throwIfNoEntry: false })!.mtimeMs > 120_000) rmSync(lock, { recursive: true, force: true });
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      continue;
+    }
+    try {
+      if (existsSync(join(template, 'PG_VERSION'))) return template;
+      const building = mkdtempSync(join(tmpdir(), 'lectern-pglite-building-'));
+      const { PGlite } = await import('@electric-sql/pglite');
+      const pglite = new PGlite(building);
+      await pglite.query('select 1');
+      await pglite.close();
+      rmSync(template, { recursive: true, force: true });
+      renameSync(building, template);
+      return template;
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
+  }
+  throw new Error(`timed out waiting for the PGlite template at ${template}`);
+}
+
+/** Fills `dir` with an initialised PGlite cluster (falls back to an empty dir, i.e. initdb on open). */
+async function seedPglite(dir: string): Promise<void> {
+  try {
+    templateReady ??= buildTemplate();
+    cpSync(await templateReady, dir, { recursive: true });
+  } catch (err) {
+    templateReady = undefined;
+    rmSync(dir, { recursive: true, force: true });
+    console.warn(`[context] no PGlite template (${String(err)}): starting from an empty data directory`);
+  }
 }
 
 function b64url(value: unknown): string {
@@ -112,11 +182,15 @@ export class TestClient {
     });
   }
 
-  static async connect(url: string, tokenValue: string | undefined, options: { headers?: Record<string, string>; query?: boolean } = {}): Promise<TestClient> {
+  static async connect(
+    url: string,
+    tokenValue: string | undefined,
+    options: { headers?: Record<string, string>; query?: boolean; ws?: ClientOptions } = {},
+  ): Promise<TestClient> {
     const target = tokenValue !== undefined && options.query !== false ? `${url}?token=${tokenValue}` : url;
     const headers = { ...options.headers };
     if (tokenValue !== undefined && options.query === false) headers.authorization = `Bearer ${tokenValue}`;
-    const ws = new WebSocket(target, { headers });
+    const ws = new WebSocket(target, { ...options.ws, headers });
     const client = new TestClient(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
@@ -173,4 +247,82 @@ export class TestClient {
   close(): void {
     this.ws.close(1000);
   }
+
+  /** Closes and waits until the server has seen it go (the close handshake completed). */
+  async closeAndWait(): Promise<void> {
+    if (this.closeCode !== undefined) return;
+    this.ws.close(1000);
+    await this.closed();
+  }
+
+  /** Direct answers and errors (frames with an `id`) received so far. */
+  answers(): Frame[] {
+    return this.frames.filter((f) => f.id !== undefined);
+  }
+}
+
+/** What a plain HTTP upgrade request to `/ws` got: 101, or a refusal with its status, headers and body. */
+export interface UpgradeResult {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  json: any;
+}
+
+/** Sends a WebSocket upgrade request by hand and reports the answer without keeping any socket. */
+export function upgrade(server: TestServer, options: { token?: string; query?: string; headers?: Record<string, string> } = {}): Promise<UpgradeResult> {
+  const path = options.query !== undefined ? `/ws?${options.query}` : options.token !== undefined ? `/ws?token=${options.token}` : '/ws';
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({
+      host: '127.0.0.1',
+      port: server.port,
+      path,
+      headers: {
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': Buffer.from('0123456789abcdef').toString('base64'),
+        ...options.headers,
+      },
+    });
+    req.setTimeout(10_000, () => req.destroy(new Error('upgrade request timed out')));
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
+      resolve({ status: res.statusCode ?? 0, headers: res.headers, body: '', json: undefined });
+    });
+    req.on('response', (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => {
+        let json: unknown;
+        try {
+          json = JSON.parse(body);
+        } catch {
+          json = undefined;
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+let roomCounter = 0;
+/** A room id no other test (or earlier run against the same database) uses. */
+export function uniqueRoom(prefix = 'room'): string {
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${++roomCounter}`;
+}
+
+/** Asserts-free check that events of one room arrive in seq order without gaps (presence_diff spans fromSeq..seq). */
+export function continuityProblems(events: Frame[], startAfter?: number): string[] {
+  const problems: string[] = [];
+  let last = startAfter;
+  for (const event of events) {
+    const first = event.type === 'presence_diff' ? (event.fromSeq ?? event.seq) : event.seq;
+    if (last !== undefined && first !== last + 1) problems.push(`after seq ${last} came ${event.type} ${first}..${event.seq}`);
+    last = event.seq;
+  }
+  return problems;
 }

@@ -69,6 +69,17 @@ export interface Gateway {
 
 const decoder = new TextDecoder();
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * uWS cuts a frame over its `maxPayloadLength` without a close frame (the client sees 1006),
+ * but PROTOCOL.md §6 promises 1009. So uWS gets this much slack over the announced limit and
+ * `message` closes anything over the limit itself, with 1009. Only frames past the slack
+ * (4× the limit, at most 16 MiB) are still cut by uWS: the slack bounds what one socket can
+ * make the server buffer.
+ */
+export function payloadCeiling(maxFrameBytes: number): number {
+  return Math.max(maxFrameBytes, Math.min(maxFrameBytes * 4, 16 * 1024 * 1024));
+}
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
@@ -327,7 +338,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
 
   app.ws<Connection>('/ws', {
     compression: uWS.DISABLED,
-    maxPayloadLength: limits.maxFrameBytes,
+    maxPayloadLength: payloadCeiling(limits.maxFrameBytes),
     idleTimeout: Math.max(8, Math.round((options.heartbeatMs * 2) / 1000)),
     sendPingsAutomatically: true,
     maxBackpressure: options.sendBufferLimitBytes,
@@ -390,6 +401,10 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       if (connection.closed) return;
       if (isBinary) {
         closeWith(ws, CLOSE_CODES.policy_violation, 'binary frames are not accepted');
+        return;
+      }
+      if (message.byteLength > limits.maxFrameBytes) {
+        closeWith(ws, CLOSE_CODES.too_large, `frames are limited to ${limits.maxFrameBytes} bytes`);
         return;
       }
       const parsed = parseClientFrame(decoder.decode(message), limits);
