@@ -16,10 +16,12 @@ export default defineConfig({
       '@lectern/rooms': src('./services/rooms/src/index.ts'),
       '@lectern/gateway': src('./services/gateway/src/index.ts'),
       '@lectern/cli': src('./services/cli/src/index.ts'),
+      '@lectern/client': src('./libs/client/src/index.ts'),
+      '@lectern/react': src('./libs/react/src/index.ts'),
     },
   },
   test: {
-    include: ['libs/**/*.test.ts', 'services/**/*.test.ts', 'load-tests/**/*.test.ts'],
+    include: ['libs/**/*.test.ts', 'libs/**/*.test.tsx', 'services/**/*.test.ts', 'load-tests/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**'],
     pool: 'forks',
     testTimeout: 30_000,
