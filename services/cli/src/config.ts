@@ -37,6 +37,9 @@ export interface Config {
   shardCount: number;
   jwt: JwtConfig;
   shutdownTimeoutMs: number;
+  /** `lectern rooms` serves /metrics here (LECTERN_METRICS_PORT); undefined = no listener. */
+  metricsPort: number | undefined;
+  metricsHost: string;
   gateway: Partial<GatewayOptions>;
   rooms: Partial<RoomsOptions>;
 }
@@ -109,6 +112,8 @@ export function loadConfig(env: Env = process.env, role: 'start' | 'gateway' | '
       generated: secret === undefined && key === undefined,
     },
     shutdownTimeoutMs: int(env, 'LECTERN_SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
+    metricsPort: str(env, 'LECTERN_METRICS_PORT') === undefined ? undefined : int(env, 'LECTERN_METRICS_PORT', 0, 0, 65535),
+    metricsHost: str(env, 'LECTERN_METRICS_HOST') ?? '127.0.0.1',
     gateway: {
       host: str(env, 'HOST') ?? DEFAULT_GATEWAY_OPTIONS.host,
       port: int(env, 'PORT', 5000, 0, 65535),

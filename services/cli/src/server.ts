@@ -11,6 +11,8 @@ import type { KyselyEventStore } from '@lectern/event-store';
 import { randomBytes } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 import { openBus, openBusPair, openStore } from './backends.js';
+import { gatewayExtras } from './http-wiring.js';
+import { createRoomsMetrics, startMetricsServer } from '@lectern/rooms';
 import { logAppendStats } from './append-stats-log.js';
 import type { Config, JwtConfig } from './config.js';
 
@@ -18,6 +20,8 @@ export interface Running {
   gateway?: Gateway;
   rooms?: RoomsService;
   store?: KyselyEventStore;
+  /** Where `lectern rooms` serves /metrics (LECTERN_METRICS_PORT). */
+  metricsPort?: number;
   /** The development secret, when none was configured. */
   devSecret?: string;
   logger: Logger;
@@ -53,11 +57,16 @@ export async function startAllInOne(config: Config, logger: Logger = createLogge
   const buses = await openBusPair(config, logger, `lectern-${process.pid}`);
   const rooms = await startRoomsService({ bus: buses.rooms, store, logger: logger.child({ service: 'rooms' }), options: config.rooms });
   const stopStats = logAppendStats(store, logger.child({ service: 'rooms' }));
+  const gatewayId = config.gateway.gatewayId ?? newGatewayId();
+  const roomsMetrics = createRoomsMetrics({ store, activeRooms: () => rooms.host.activeRooms });
+  const extras = gatewayExtras({ bus: buses.gateway, verifier, logger: logger.child({ service: 'gateway' }), gatewayId, log: store, extraRegistries: [roomsMetrics.registry] });
   const gateway = await startGateway({
-    bus: buses.gateway,
+    bus: extras.bus,
     verifier,
     logger: logger.child({ service: 'gateway' }),
-    options: { gatewayId: newGatewayId(), ...config.gateway },
+    observer: extras.observer,
+    routes: extras.routes,
+    options: { ...config.gateway, gatewayId },
     ready: async () => {
       try {
         await store.ping();
@@ -67,6 +76,7 @@ export async function startAllInOne(config: Config, logger: Logger = createLogge
       }
     },
   });
+  extras.bind(gateway);
   return {
     gateway,
     rooms,
@@ -75,6 +85,8 @@ export async function startAllInOne(config: Config, logger: Logger = createLogge
     logger,
     async stop() {
       stopStats();
+      extras.close();
+      roomsMetrics.close();
       await gateway.stop(config.shutdownTimeoutMs);
       await rooms.stop(config.shutdownTimeoutMs);
       await buses.close();
@@ -87,19 +99,30 @@ export async function startAllInOne(config: Config, logger: Logger = createLogge
 export async function startGatewayProcess(config: Config, logger: Logger = createLogger(config)): Promise<Running> {
   const { jwt, devSecret } = resolveJwt(config);
   const bus: Bus = await openBus(config, logger, `lectern-gateway-${process.pid}`);
+  // Read-only use of the log for replays and the global feed; no DATABASE_URL, no log routes.
+  const log = config.databaseUrl !== undefined ? await openStore(config, logger, { migrate: false }) : undefined;
+  const verifier = verifierFor(jwt);
+  const gatewayId = config.gateway.gatewayId ?? newGatewayId();
+  const extras = gatewayExtras({ bus, verifier, logger: logger.child({ service: 'gateway' }), gatewayId, log });
   const gateway = await startGateway({
-    bus,
-    verifier: verifierFor(jwt),
+    bus: extras.bus,
+    verifier,
     logger: logger.child({ service: 'gateway' }),
-    options: { gatewayId: newGatewayId(), ...config.gateway },
+    observer: extras.observer,
+    routes: extras.routes,
+    options: { ...config.gateway, gatewayId },
+    ...(log !== undefined ? { ready: () => log.ping().then(() => true, () => false) } : {}),
   });
+  extras.bind(gateway);
   return {
     gateway,
     ...(devSecret !== undefined ? { devSecret } : {}),
     logger,
     async stop() {
+      extras.close();
       await gateway.stop(config.shutdownTimeoutMs);
       await bus.close();
+      await log?.close();
     },
   };
 }
@@ -110,12 +133,18 @@ export async function startRoomsProcess(config: Config, logger: Logger = createL
   const bus = await openBus(config, logger, `lectern-rooms-${process.pid}`);
   const rooms = await startRoomsService({ bus, store, logger: logger.child({ service: 'rooms' }), options: config.rooms });
   const stopStats = logAppendStats(store, logger.child({ service: 'rooms' }));
+  const metrics = createRoomsMetrics({ store, activeRooms: () => rooms.host.activeRooms }, { defaultMetrics: true });
+  const metricsServer = config.metricsPort === undefined ? undefined : await startMetricsServer(metrics.registry, config.metricsHost, config.metricsPort);
+  if (metricsServer !== undefined) logger.info({ port: metricsServer.port }, 'rooms metrics listening on /metrics');
   return {
     rooms,
     store,
+    ...(metricsServer !== undefined ? { metricsPort: metricsServer.port } : {}),
     logger,
     async stop() {
       stopStats();
+      await metricsServer?.close();
+      metrics.close();
       await rooms.stop(config.shutdownTimeoutMs);
       await bus.close();
       await store.close();

@@ -24,6 +24,7 @@ import type { Principal, Verifier } from '@lectern/auth';
 import type { Bus } from '@lectern/bus';
 import type { Logger } from 'pino';
 import { CommandClient } from './command-client.js';
+import type { GatewayObserver } from './gateway-observer.js';
 import { errorBody, sendJson, statusLine } from './http-responses.js';
 import { DEFAULT_GATEWAY_OPTIONS, type GatewayOptions } from './options.js';
 import { RoomTopics } from './room-topics.js';
@@ -39,6 +40,8 @@ export interface GatewayDeps {
   ready?: () => Promise<boolean>;
   /** Extra HTTP routes (the HTTP API, static files) registered before the 404 fallback. */
   routes?: (app: TemplatedApp) => void;
+  /** Metrics, connection logs and per-user delivery hook in here (gateway-observer.ts). */
+  observer?: GatewayObserver;
 }
 
 /** Per-socket state, kept in uWS' user data. */
@@ -63,6 +66,8 @@ export interface Gateway {
   readonly port: number;
   readonly options: GatewayOptions;
   connectionCount(): number;
+  /** Rooms with at least one local member (one bus subscription each). */
+  roomCount(): number;
   /** Graceful stop: refuse upgrades, leave every room (`disconnected`), close sockets with 1001. */
   stop(timeoutMs?: number): Promise<void>;
 }
@@ -89,7 +94,8 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const { limits } = options;
   const allowedOrigins = new Set(options.allowedOrigins);
   const app = uWS.App();
-  const topics = new RoomTopics(app, bus, logger);
+  const observer = deps.observer;
+  const topics = new RoomTopics(app, bus, logger, (room, _bytes, frame) => observer?.published(room, frame, app.numSubscribers(room)));
   const commands = new CommandClient(bus, logger, options.requestTimeoutMs, options.noOwnerRetries);
   const sockets = new Set<WebSocket<Connection>>();
   let connectionCounter = 0;
@@ -109,6 +115,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
 
   function send(ws: WebSocket<Connection>, data: string | Uint8Array): void {
     if (ws.getUserData().closed) return;
+    observer?.frameOut(data);
     // 2 = dropped: the socket is past its send-buffer limit. Close it instead of losing data.
     if (ws.send(data, false) === 2) closeWith(ws, CLOSE_CODES.too_slow, 'too slow: send buffer full');
   }
@@ -393,6 +400,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       sockets.add(ws);
       send(ws, encodeFrame({ type: 'welcome', connectionId: connection.id, user: connection.user, ...welcomeBase }));
       scheduleExpiry(ws, connection);
+      observer?.opened(ws as WebSocket<unknown>, connection.id, connection.user);
       logger.debug({ connection: connection.id, user: connection.user.id }, 'connection open');
     },
 
@@ -408,6 +416,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         return;
       }
       const parsed = parseClientFrame(decoder.decode(message), limits);
+      observer?.frameIn(parsed.ok ? parsed.frame.type : 'invalid');
       if (!parsed.ok) {
         send(ws, errorFrame(parsed.code, parsed.message, { id: parsed.id, room: parsed.room }));
         return;
@@ -431,6 +440,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         void leaveOnOwner(connection, room, 'disconnected');
       }
       connection.rooms.clear();
+      observer?.closed(connection.id, connection.user, code);
       logger.debug({ connection: connection.id, code }, 'connection closed');
     },
   });
@@ -484,6 +494,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     port,
     options,
     connectionCount: () => sockets.size,
+    roomCount: () => topics.size,
     async stop(timeoutMs = 5000) {
       draining = true;
       if (listenSocket !== undefined) uWS.us_listen_socket_close(listenSocket);

@@ -34,7 +34,7 @@ export class RoomTopics {
     private readonly app: TemplatedApp,
     private readonly bus: Bus,
     private readonly logger: Logger,
-    private readonly onPublish: (room: string, bytes: number) => void = () => undefined,
+    private readonly onPublish: (room: string, bytes: number, frame: Uint8Array) => void = () => undefined,
   ) {}
 
   get size(): number {
@@ -49,7 +49,7 @@ export class RoomTopics {
       created.subscription = this.bus.subscribe(this.bus.subjects.events(room), (message) => {
         const { seq, frame } = decodeEventMessage(message.data);
         this.app.publish(room, frame, false);
-        this.onPublish(room, frame.length);
+        this.onPublish(room, frame.length, frame);
         if (created.pendingJoins > 0 && created.kept.length < MAX_KEPT) {
           created.kept.push({ seq, frame: frame.slice() });
         }

@@ -3,3 +3,4 @@ export { DEFAULT_ROOMS_OPTIONS, type RoomsOptions } from './options.js';
 export { ActorHost } from './actor-host.js';
 export { RoomActor, toLoggedEvent } from './room-actor.js';
 export { PresenceCoalescer } from './presence-coalescer.js';
+export { createRoomsMetrics, startMetricsServer, type RoomsMetrics } from './metrics.js';

@@ -1,0 +1,78 @@
+/**
+ * The actor host's Prometheus metrics (DESIGN.md §9): the event log's group commit (batch
+ * size and flush latency, from the store's `onFlush`) and the active rooms. `lectern rooms`
+ * serves them on LECTERN_METRICS_PORT (`startMetricsServer`); the all-in-one process serves
+ * them with the gateway's, at `/metrics` on the gateway's port.
+ */
+import { createServer, type Server } from 'node:http';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { FlushReport } from '@lectern/event-store';
+
+export interface RoomsMetrics {
+  readonly registry: Registry;
+  /** Stops listening to the store. */
+  close(): void;
+}
+
+export interface RoomsMetricsSources {
+  store: { onFlush(listener: (report: FlushReport) => void): () => void };
+  activeRooms(): number;
+}
+
+export function createRoomsMetrics(sources: RoomsMetricsSources, options: { defaultMetrics?: boolean } = {}): RoomsMetrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? false) collectDefaultMetrics({ register: registry, prefix: 'lectern_' });
+  new Gauge({
+    name: 'lectern_rooms_active',
+    help: 'Room actors loaded in this process',
+    registers: [registry],
+    collect() {
+      this.set(sources.activeRooms());
+    },
+  });
+  const batchSize = new Histogram({
+    name: 'lectern_append_batch_events',
+    help: 'Events written per group-commit flush',
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000],
+    registers: [registry],
+  });
+  const flushSeconds = new Histogram({
+    name: 'lectern_append_flush_seconds',
+    help: 'Duration of one group-commit flush (all its transactions)',
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const appends = new Counter({ name: 'lectern_append_calls_total', help: 'append calls flushed, by outcome', labelNames: ['outcome'] as const, registers: [registry] });
+  const unsubscribe = sources.store.onFlush((report) => {
+    batchSize.observe(report.events);
+    flushSeconds.observe(report.durationMs / 1000);
+    const ok = report.appends - report.conflicts - report.failures;
+    if (ok > 0) appends.inc({ outcome: 'ok' }, ok);
+    if (report.conflicts > 0) appends.inc({ outcome: 'conflict' }, report.conflicts);
+    if (report.failures > 0) appends.inc({ outcome: 'failure' }, report.failures);
+  });
+  return { registry, close: unsubscribe };
+}
+
+/** A small HTTP listener for `GET /metrics` (anything else 404). Bind it privately. */
+export async function startMetricsServer(registry: Registry, host: string, port: number): Promise<{ port: number; close(): Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"not_found","message":"only GET /metrics here"}}');
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      () => res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"code":"internal","message":"collecting metrics failed"}}'),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address !== null ? address.port : port,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
