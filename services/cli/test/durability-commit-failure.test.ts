@@ -11,7 +11,7 @@
  *   and cascades it to the room's queued calls exactly as for any database failure.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EventStore, NewEvent } from '@lectern/event-store';
+import { StoreUnavailableError, type EventStore, type NewEvent } from '@lectern/event-store';
 import { backends, startServer, TestClient, token, type Frame, type TestServer } from './context.js';
 import { createDataHome, execSql, readRoomWithPg, type DataHome } from './processes.js';
 
@@ -192,6 +192,41 @@ for (const backend of await backends()) {
       // Bob saw exactly the committed events, in order, with no gap.
       await bob.waitFor((f) => f.room === room && f.seq === head && f.type !== 'ack');
       expect(expectContinuous(bob.events(room), joinedB.seq)).toBe(head);
+    });
+
+    it('a commit that landed but was reported failed (unknown outcome): unavailable to the sender, live to the members, a duplicate when resent', async () => {
+      const room = 'unknown-outcome';
+      const alice = await connect('alice');
+      const bob = await connect('bob');
+      await alice.request({ type: 'join_room', room });
+      const joinedB = await bob.request({ type: 'join_room', room });
+      // The store writes the next append, then reports the connection lost while committing
+      // (the contract's "outcome unknown" StoreUnavailableError).
+      const store = server.running.store! as EventStore;
+      const append = store.append;
+      store.append = async (r: string, expectedSeq: number, events: readonly NewEvent[]) => {
+        store.append = append;
+        await append.call(store, r, expectedSeq, events);
+        throw new StoreUnavailableError('event store unavailable while appending: connection lost while committing');
+      };
+      const lost = await alice.request({ type: 'chat_message', room, text: 'did it land?', mid: 'u1' });
+      expect(lost).toMatchObject({ type: 'error', code: 'unavailable' });
+      // It did: bob gets it live, in order, before anything after it.
+      const live = await bob.waitFor((f) => f.type === 'chat_message' && f.mid === 'u1');
+      expect(live.seq).toBe(3);
+      const resent = await alice.request({ type: 'chat_message', room, text: 'did it land?', mid: 'u1' });
+      expect(resent).toMatchObject({ type: 'ack', seq: 3, duplicate: true });
+      const next = await alice.request({ type: 'chat_message', room, text: 'next', mid: 'u2' });
+      expect(next).toMatchObject({ type: 'ack', seq: 4 });
+      await bob.waitFor((f) => f.type === 'chat_message' && f.mid === 'u2');
+      expect(expectContinuous(bob.events(room), joinedB.seq)).toBe(4);
+      const log = await readLog(home, server, room);
+      expect(log.map((e) => [e.seq, e.type, e.mid])).toEqual([
+        [1, 'user_joined', undefined],
+        [2, 'user_joined', undefined],
+        [3, 'chat_message', 'u1'],
+        [4, 'chat_message', 'u2'],
+      ]);
     });
   });
 }

@@ -55,6 +55,7 @@ export interface DataHome {
 export async function createDataHome(backend: Backend): Promise<DataHome> {
   if (backend === 'services') {
     const schema = await createTestSchema('dur');
+    await precreateMigrationTables(schema.url, schema.schema);
     return {
       backend,
       env: { DATABASE_URL: schema.url, NATS_URL, LECTERN_SUBJECT_PREFIX: uniqueSubjectPrefix() },
@@ -70,6 +71,24 @@ export async function createDataHome(backend: Backend): Promise<DataHome> {
     dataDir: dir,
     drop: async () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * Works around a race in the event store's migrations (reported, not ours to fix here):
+ * Kysely's migrator looks for its bookkeeping tables in *every* schema, so while another test
+ * file's schema has them, a fresh schema's migration skips creating its own and then fails
+ * with `relation "event_store_migration_lock" does not exist`. Creating them up front (as
+ * Kysely would) makes our schemas independent of the others.
+ */
+async function precreateMigrationTables(url: string, schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`create table if not exists "${schema}".event_store_migration (name varchar(255) not null primary key, timestamp varchar(255) not null)`);
+    await client.query(`create table if not exists "${schema}".event_store_migration_lock (id varchar(255) not null primary key, is_locked integer not null default 0)`);
+  } finally {
+    await client.end();
+  }
 }
 
 export interface LogRow {

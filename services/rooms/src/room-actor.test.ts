@@ -23,6 +23,16 @@ class HeldStore implements EventStore {
       h.resolve();
     }
   }
+  /**
+   * Writes every held append, then fails it: a commit that landed before the connection broke,
+   * whose outcome the writer cannot know (StoreUnavailableError while committing).
+   */
+  landThenFailAll(): void {
+    for (const h of this.held.splice(0)) {
+      for (const e of h.events) this.log.push({ ...e, room: h.room, position: String(this.log.length + 1) });
+      h.reject(new Error('connection lost while committing'));
+    }
+  }
   /** Fails every held append (as the real store does for a room whose flush failed). */
   failAll(): void {
     for (const h of this.held.splice(0)) h.reject(new Error('connection lost'));
@@ -170,5 +180,50 @@ describe('RoomActor', () => {
       expect(p.fromSeq).toBe(last + 1);
       last = p.seq;
     }
+  });
+
+  it('a join whose commit fails is answered once, unavailable', async () => {
+    const { store, answers, send } = setup();
+    send('join-a', { kind: 'join', connection: conn('c1'), user: user('a') });
+    await tick();
+    store.commitAll();
+    await tick();
+    send('join-b', { kind: 'join', connection: conn('c2'), user: user('b') });
+    send('chat', { kind: 'chat', connection: conn('c1'), user: user('a'), text: 'x' });
+    store.failAll();
+    await tick();
+    expect(answers.map((a) => [a.label, a.reply.ok ? 'ok' : a.reply.code])).toEqual([
+      ['join-a', 'ok'],
+      ['join-b', 'unavailable'],
+      ['chat', 'unavailable'],
+    ]);
+  });
+
+  it('events that landed despite a failed commit are published after the reload, and their mid is a duplicate', async () => {
+    const { store, published, answers, send } = setup();
+    send('join', { kind: 'join', connection: conn('c1'), user: user('a') });
+    await tick();
+    store.commitAll();
+    await tick();
+    send('landed', { kind: 'chat', connection: conn('c1'), user: user('a'), text: 'x', mid: 'm1' });
+    store.landThenFailAll();
+    await tick();
+    await tick();
+    expect(answers.at(-1)).toMatchObject({ label: 'landed', reply: { ok: false, code: 'unavailable' } });
+    // The reload found seq 2 in the log: members get it live, before anything after it.
+    expect(published.map((p) => [p.fromSeq, p.seq, p.frame.type])).toEqual([
+      [1, 1, 'user_joined'],
+      [2, 2, 'chat_message'],
+    ]);
+    send('resend', { kind: 'chat', connection: conn('c1'), user: user('a'), text: 'x', mid: 'm1' });
+    send('next', { kind: 'chat', connection: conn('c1'), user: user('a'), text: 'y', mid: 'm2' });
+    store.commitAll();
+    await tick();
+    expect(answers.slice(-2).map((a) => [a.label, a.reply])).toEqual([
+      ['resend', { ok: true, seq: 2, duplicate: true }],
+      ['next', { ok: true, seq: 3 }],
+    ]);
+    expect(published.map((p) => p.seq)).toEqual([1, 2, 3]);
+    expect(store.log.map((e) => e.seq)).toEqual([1, 2, 3]);
   });
 });

@@ -85,6 +85,13 @@ export class RoomActor {
   private tickTimer: NodeJS.Timeout | undefined;
   /** Bumped on every reload so callbacks of a previous life are ignored. */
   private generation = 0;
+  /**
+   * Set by a failed commit (not a version conflict) to the last seq this actor published. A
+   * failure can leave the outcome unknown (the commit landed, then the connection broke); the
+   * reload finds such events in the log, and publishes those after this seq, so no member's
+   * live stream gets a gap. A conflict means another writer owns the room and publishes them.
+   */
+  private publishedBeforeFailure: number | undefined;
   lastActive: number;
 
   constructor(
@@ -128,12 +135,15 @@ export class RoomActor {
         ? Room.fromSnapshot(snapshot.state as RoomSnapshot, roomOptions)
         : Room.create(this.id, roomOptions);
       const ring = new FrameRing(options.frameRingSize);
+      const landed: StoredEvent[] = [];
+      const publishedBefore = this.publishedBeforeFailure;
       let after = room.seq;
       for (;;) {
         const page = await store.readRoom(this.id, after, PAGE);
         for (const stored of page) {
           room.apply(toLoggedEvent(stored));
           ring.push(stored.seq, stored.frame);
+          if (publishedBefore !== undefined && stored.seq > publishedBefore) landed.push(stored);
         }
         if (page.length < PAGE) break;
         after = page[page.length - 1]!.seq;
@@ -146,7 +156,16 @@ export class RoomActor {
       this.coalescer = new PresenceCoalescer(this.id, room.userCount, options.presenceThreshold, (fromSeq, seq, frame) =>
         this.env.publish(this.id, fromSeq, seq, frame),
       );
+      this.publishedBeforeFailure = undefined;
       this.status = 'ready';
+      if (landed.length > 0) {
+        // Commits whose outcome was unknown and that did land: their commands were answered
+        // `unavailable` (a resend with the same mid is a duplicate), but members get them live.
+        this.env.logger.info({ room: this.id, fromSeq: landed[0]!.seq, seq: landed.at(-1)!.seq }, 'publishing events that landed despite a failed commit');
+        const now = this.env.now();
+        for (const stored of landed) this.coalescer.onCommitted(toLoggedEvent(stored).event, stored.frame, now);
+        this.coalescer.flush(now);
+      }
       this.env.logger.debug({ room: this.id, seq: room.seq, fromSnapshot: snapshot?.seq ?? 0 }, 'room activated');
     } catch (err) {
       this.status = 'failed';
@@ -332,16 +351,28 @@ export class RoomActor {
       conflict ? 'another writer appended to this room: reloading' : 'append failed: reloading the room',
     );
     const answer = UNAVAILABLE(conflict ? 'the room moved; retry' : 'the event log is unavailable; retry');
-    for (const entry of this.pipeline) entry.respond(answer);
-    for (const barrier of this.barriers) for (const join of barrier.joins) join.respond(answer);
-    for (const join of this.deferredJoins) join.respond(answer);
+    // Every waiting command is answered once, in seq order. A join sits both in the pipeline
+    // and in a barrier (or the deferred list, where it stays after its event committed).
+    const answered = new Set<Respond>();
+    const answerOnce = (respond: Respond) => {
+      if (answered.has(respond)) return;
+      answered.add(respond);
+      respond(answer);
+    };
+    for (const entry of this.pipeline) answerOnce(entry.respond);
+    for (const barrier of this.barriers) for (const join of barrier.joins) answerOnce(join.respond);
+    for (const join of this.deferredJoins) answerOnce(join.respond);
     this.pipeline = [];
     this.barriers = [];
     this.deferredJoins = [];
     this.coalescer?.flush(this.env.now()); // what it holds is committed
+    if (!conflict) this.publishedBeforeFailure ??= this.committedSeq;
     this.room = undefined;
+    if (this.status === 'stopped') return; // passivated or shutting down: the next owner reloads
     this.status = 'failed';
-    if (this.waiting.length > 0) void this.activate();
+    // Reload now rather than at the next command, so events that landed despite the failure
+    // reach the members at once. If the log is down, the next command retries the activation.
+    void this.activate();
   }
 
   private maybeSnapshot(): void {
