@@ -6,12 +6,15 @@
  *   lectern gateway                the edge alone (needs NATS_URL)
  *   lectern rooms                  the actor host alone (needs NATS_URL and DATABASE_URL)
  *   lectern migrate                run the event log's migrations
+ *   lectern replay --room R [--after SEQ] [--follow] | --all [--after POSITION]   the log as NDJSON
  *   lectern token --sub alice [--name Alice] [--role instructor] [--rooms '*'] [--ttl 3600]
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger, mintToken, startAllInOne, startGatewayProcess, startRoomsProcess, type Running } from './server.js';
 import { openStore } from './backends.js';
+import { parseReplayArgs, replay } from './replay.js';
+import pino from 'pino';
 
 const USAGE = `usage: lectern <command>
 
@@ -20,6 +23,8 @@ const USAGE = `usage: lectern <command>
   gateway    the WebSocket gateway alone (needs NATS_URL)
   rooms      the room actor host alone (needs NATS_URL and DATABASE_URL)
   migrate    create or update the event log's tables
+  replay     print the event log as NDJSON: --room ROOM [--after SEQ] [--follow],
+             or --all [--after POSITION] (every room, each line with its position)
   token      print a token: --sub ID [--name NAME] [--role learner|instructor|moderator|service]
              [--rooms 'pattern,...'] [--ttl SECONDS]   (signs with JWT_SECRET)
 
@@ -81,6 +86,16 @@ async function main(argv: string[]): Promise<void> {
       const store = await openStore(config, logger, { migrate: true });
       await store.close();
       logger.info('migrations applied');
+      return;
+    }
+    case 'replay': {
+      const options = parseReplayArgs(rest);
+      const config = loadConfig(process.env, 'tool');
+      const logger = pino({ level: config.logLevel }, pino.destination(2));
+      const stop = new AbortController();
+      process.once('SIGINT', () => stop.abort());
+      process.once('SIGTERM', () => stop.abort());
+      await replay(config, logger, options, process.stdout, stop.signal);
       return;
     }
     case 'token': {

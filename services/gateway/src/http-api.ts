@@ -25,7 +25,7 @@ import type { Principal, Verifier } from '@lectern/auth';
 import { isBusError, type Bus, type Subscription } from '@lectern/bus';
 import { checkPosition, isStoreUnavailable, type EventLogReader, type FeedEvent } from '@lectern/event-store';
 import type { Logger } from 'pino';
-import { Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
 import { CommandClient } from './command-client.js';
 import { errorBody, sendJson } from './http-responses.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -172,6 +172,14 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
   const options: HttpApiOptions = { ...DEFAULT_HTTP_API_OPTIONS, ...deps.options };
   const commands = new CommandClient(bus, logger, options.requestTimeoutMs, options.noOwnerRetries);
   const streams = new Set<{ stream: NdjsonStream; follow: boolean }>();
+  new Gauge({
+    name: 'lectern_http_open_streams',
+    help: 'NDJSON responses open now (replays, follows, the global feed)',
+    registers: [metrics.registry],
+    collect() {
+      this.set(streams.size);
+    },
+  });
   const registry = deps.extraRegistries === undefined || deps.extraRegistries.length === 0 ? metrics.registry : Registry.merge([metrics.registry, ...deps.extraRegistries]);
   let requestCounter = 0;
   const nextCid = () => `${options.gatewayId}-http.${(++requestCounter).toString(36)}`;
