@@ -15,6 +15,7 @@ import { gatewayExtras } from './http-wiring.js';
 import { createRoomsMetrics, startMetricsServer } from '@lectern/rooms';
 import { logAppendStats } from './append-stats-log.js';
 import type { Config, JwtConfig } from './config.js';
+import { webRoutes } from './web-routes.js';
 
 export interface Running {
   gateway?: Gateway;
@@ -65,7 +66,7 @@ export async function startAllInOne(config: Config, logger: Logger = createLogge
     verifier,
     logger: logger.child({ service: 'gateway' }),
     observer: extras.observer,
-    routes: extras.routes,
+    routes: (app) => (extras.routes(app), webRoutes(config, { devSecret })(app)),
     options: { ...config.gateway, gatewayId },
     ready: async () => {
       try {
