@@ -82,6 +82,17 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * (4× the limit, at most 16 MiB) are still cut by uWS: the slack bounds what one socket can
  * make the server buffer.
  */
+/**
+ * uWS' idle timeout for a promised silence limit of `heartbeatMs` × 2 (PROTOCOL.md §6). uWS
+ * counts time in 4 s ticks and, with automatic pings, splits the timeout into "ping after"
+ * and "close after" parts, each rounded down to ticks: a timeout of T seconds closes a silent
+ * socket somewhere in (T − 8 s, T]. So T = 2 × heartbeat + 8 s never closes early (with the
+ * naive T = 2 × heartbeat, a 4 s heartbeat closed silent clients after 4–8 s).
+ */
+export function idleTimeoutSeconds(heartbeatMs: number): number {
+  return Math.ceil((heartbeatMs * 2) / 1000) + 8;
+}
+
 export function payloadCeiling(maxFrameBytes: number): number {
   return Math.max(maxFrameBytes, Math.min(maxFrameBytes * 4, 16 * 1024 * 1024));
 }
@@ -346,9 +357,11 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   app.ws<Connection>('/ws', {
     compression: uWS.DISABLED,
     maxPayloadLength: payloadCeiling(limits.maxFrameBytes),
-    idleTimeout: Math.max(8, Math.round((options.heartbeatMs * 2) / 1000)),
+    idleTimeout: idleTimeoutSeconds(options.heartbeatMs),
     sendPingsAutomatically: true,
-    maxBackpressure: options.sendBufferLimitBytes,
+    // Twice the limit: the sweep below closes at half of it, and `end()` must still find room
+    // for the close frame (uWS drops any frame, the close frame too, past maxBackpressure).
+    maxBackpressure: options.sendBufferLimitBytes * 2,
     closeOnBackpressureLimit: 0,
 
     upgrade(res, req, context) {
