@@ -129,7 +129,7 @@ for (const backend of await backends()) {
       await alice.request({ type: 'join_room', room });
       const joinedB = await bob.request({ type: 'join_room', room });
 
-      // Alice keeps 40 messages in flight, 300 in all. The log breaks at the 20th ack and
+      // Alice keeps 40 messages in flight, 500 in all. The log breaks at the 20th ack and
       // mends at the first `unavailable`, so commands are decided all the while.
       let acks = 0;
       let breaking: Promise<void> | undefined;
@@ -139,7 +139,7 @@ for (const backend of await backends()) {
         if (frame.type === 'ack' && ++acks === 20) breaking = breaker.break();
         if (frame.type === 'error' && frame.code === 'unavailable' && mending === undefined) mending = breaking!.then(() => breaker.mend());
       });
-      const mids = Array.from({ length: 300 }, (_, i) => `burst${i}`);
+      const mids = Array.from({ length: 500 }, (_, i) => `burst${i}`);
       const answers: Frame[] = [];
       await new Promise<void>((resolve, reject) => {
         let sent = 0;
