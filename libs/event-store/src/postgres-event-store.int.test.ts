@@ -76,3 +76,22 @@ describe('Postgres event store, database unreachable', () => {
 function frameEvent(seq: number) {
   return { seq, type: 'chat_posted', ts: 1, data: {}, meta: {}, frame: `{"seq":${seq}}` };
 }
+
+describe.skipIf(!available)('Postgres migrations across schemas', () => {
+  it('migrates a fresh schema while another schema of the same database already has the tables', async () => {
+    const first = await createTestSchema('mig_a');
+    const second = await createTestSchema('mig_b');
+    const a = createPostgresEventStore({ connectionString: first.url, poolSize: 1 });
+    const b = createPostgresEventStore({ connectionString: second.url, poolSize: 1 });
+    try {
+      await a.migrate();
+      await b.migrate();
+      expect(await b.head('room')).toBe(0);
+    } finally {
+      await a.close();
+      await b.close();
+      await first.drop();
+      await second.drop();
+    }
+  });
+});

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
 import { eventLog } from './0001-event-log.js';
 
@@ -25,11 +25,18 @@ const MIGRATION_LOCK_TABLE = 'event_store_migration_lock';
 
 /** Brings the schema to the latest migration. Safe to run concurrently from several processes. */
 export async function migrateToLatest(db: Kysely<any>): Promise<void> {
+  // Name the schema explicitly: without it Kysely looks for its bookkeeping tables in *every*
+  // schema, finds another schema's, and skips creating this one's (several Lectern schemas in
+  // one database, as the tests and multi-tenant setups have, then fail to migrate).
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+  const schema = rows[0]?.schema;
+  if (schema === undefined || schema === null) throw new Error('event-store migration: no current schema (check search_path)');
   const migrator = new Migrator({
     db,
     provider: inCodeProvider,
     migrationTableName: MIGRATION_TABLE,
     migrationLockTableName: MIGRATION_LOCK_TABLE,
+    migrationTableSchema: schema,
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error !== undefined) {
