@@ -54,7 +54,7 @@ export interface HttpApiOptions {
 export const DEFAULT_HTTP_API_OPTIONS: Readonly<HttpApiOptions> = Object.freeze({
   gatewayId: 'gw',
   maxLimit: 10_000_000,
-  pageSize: 5_000,
+  pageSize: 10_000,
   maxBodyBytes: 16 * 1024,
   maxNotificationBodyChars: 2_000,
   maxNotificationTitleChars: 200,
