@@ -6,6 +6,7 @@
  *   <prefix>.evt.<room>           committed events of the room, as wire frames
  *   <prefix>.user.<user>          ephemeral frames for one user's connections
  *   <prefix>.gw.announce          gateway lease heartbeats
+ *   <prefix>.rooms.rebalance      rooms processes nudge each other to look at the shard locks
  */
 export const DEFAULT_SHARD_COUNT = 64;
 
@@ -46,6 +47,9 @@ export class Subjects {
   }
   gatewayAnnounce(): string {
     return `${this.prefix}.gw.announce`;
+  }
+  roomsRebalance(): string {
+    return `${this.prefix}.rooms.rebalance`;
   }
   /** The room id at the end of a command subject. */
   roomOfCommand(subject: string): string {

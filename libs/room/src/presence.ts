@@ -40,6 +40,11 @@ export class Presence {
     return held === undefined ? undefined : this.users.get(held.userId);
   }
 
+  /** Gateways holding at least one connection here (lease checks in the actor host). */
+  gateways(): string[] {
+    return [...this.byGateway.keys()];
+  }
+
   /** Ids of the connections a gateway holds here, in the order they joined (a copy). */
   connectionsOn(gateway: string): string[] {
     const ids = this.byGateway.get(gateway);

@@ -88,6 +88,11 @@ export class Room {
     return this.state.presence.holds(connectionId);
   }
 
+  /** Gateways holding connections in this room: whose leases keep its presence alive. */
+  gateways(): string[] {
+    return this.state.presence.gateways();
+  }
+
   connectionsOf(userId: string): number {
     return this.state.presence.connectionsOf(userId);
   }

@@ -42,6 +42,16 @@ export interface Config {
   metricsHost: string;
   gateway: Partial<GatewayOptions>;
   rooms: Partial<RoomsOptions>;
+  /**
+   * How a rooms process gets its shards (DESIGN.md §6): `locks` shares them with the other
+   * rooms processes through Postgres advisory locks (default of `lectern rooms`); `all` serves
+   * every shard (default of `lectern start`; never run two `all` processes on one prefix).
+   */
+  shardOwnership: 'locks' | 'all';
+  /** Period of the ownership check: bounds how fast a dead process' shards move. */
+  ownershipTickMs: number;
+  /** A gateway silent this long is down and its connections time out (DESIGN.md §7). */
+  gatewayLeaseMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -69,6 +79,14 @@ function publicKey(env: Env): string | undefined {
   } catch {
     throw new ConfigError(`JWT_PUBLIC_KEY is neither a PEM key nor a readable file (${raw}): set it to the PEM text or its path`);
   }
+}
+
+function shardOwnership(env: Env, role: string): 'locks' | 'all' {
+  const raw = str(env, 'LECTERN_SHARD_OWNERSHIP');
+  if (raw === undefined) return role === 'rooms' ? 'locks' : 'all';
+  if (raw !== 'locks' && raw !== 'all') throw new ConfigError(`LECTERN_SHARD_OWNERSHIP=${raw}: set locks (share shards through Postgres advisory locks) or all (serve every shard)`);
+  if (raw === 'locks' && str(env, 'DATABASE_URL') === undefined) throw new ConfigError('LECTERN_SHARD_OWNERSHIP=locks needs DATABASE_URL: the shard locks are Postgres advisory locks');
+  return raw;
 }
 
 export function loadConfig(env: Env = process.env, role: 'start' | 'gateway' | 'rooms' | 'tool' = 'start'): Config {
@@ -130,7 +148,11 @@ export function loadConfig(env: Env = process.env, role: 'start' | 'gateway' | '
       maxConnections: int(env, 'LECTERN_MAX_CONNECTIONS', DEFAULT_GATEWAY_OPTIONS.maxConnections, 1),
       sendBufferLimitBytes: int(env, 'LECTERN_SEND_BUFFER_BYTES', DEFAULT_GATEWAY_OPTIONS.sendBufferLimitBytes, 16 * 1024),
       requestTimeoutMs: int(env, 'LECTERN_REQUEST_TIMEOUT_MS', DEFAULT_GATEWAY_OPTIONS.requestTimeoutMs, 100, 120_000),
+      announceMs: int(env, 'LECTERN_GATEWAY_ANNOUNCE_MS', DEFAULT_GATEWAY_OPTIONS.announceMs, 100, 60_000),
     },
+    shardOwnership: shardOwnership(env, role),
+    ownershipTickMs: int(env, 'LECTERN_OWNERSHIP_TICK_MS', 1000, 100, 60_000),
+    gatewayLeaseMs: int(env, 'LECTERN_GATEWAY_LEASE_MS', 10_000, 1000, 600_000),
     rooms: {
       historySize: int(env, 'LECTERN_HISTORY_SIZE', DEFAULT_ROOMS_OPTIONS.historySize, 0, 10_000),
       dedupeWindowMs: int(env, 'LECTERN_DEDUPE_WINDOW_MS', DEFAULT_ROOMS_OPTIONS.dedupeWindowMs, 0),

@@ -5,7 +5,7 @@
  */
 import { createSigner, createVerifier, type Verifier } from '@lectern/auth';
 import { newGatewayId, startGateway, type Gateway } from '@lectern/gateway';
-import { startRoomsService, type RoomsService } from '@lectern/rooms';
+import { startRoomsService, type RoomsService, type RoomsServiceDeps } from '@lectern/rooms';
 import type { Bus } from '@lectern/bus';
 import type { KyselyEventStore } from '@lectern/event-store';
 import { randomBytes } from 'node:crypto';
@@ -50,16 +50,23 @@ function verifierFor(jwt: JwtConfig): Verifier {
   });
 }
 
+/** Shard ownership and gateway leases of a rooms service, from the configuration. */
+function roomsSharing(config: Config): Pick<RoomsServiceDeps, 'ownership' | 'leases'> {
+  const leases = { leaseMs: config.gatewayLeaseMs };
+  if (config.shardOwnership === 'all' || config.databaseUrl === undefined) return { leases };
+  return { leases, ownership: { connectionString: config.databaseUrl, options: { tickMs: config.ownershipTickMs } } };
+}
+
 /** `lectern start`: gateway and rooms in one process, over the in-process bus or NATS. */
 export async function startAllInOne(config: Config, logger: Logger = createLogger(config)): Promise<Running> {
   const { jwt, devSecret } = resolveJwt(config);
   const verifier = verifierFor(jwt);
   const store = await openStore(config, logger, { migrate: true });
   const buses = await openBusPair(config, logger, `lectern-${process.pid}`);
-  const rooms = await startRoomsService({ bus: buses.rooms, store, logger: logger.child({ service: 'rooms' }), options: config.rooms });
+  const rooms = await startRoomsService({ bus: buses.rooms, store, logger: logger.child({ service: 'rooms' }), options: config.rooms, ...roomsSharing(config) });
   const stopStats = logAppendStats(store, logger.child({ service: 'rooms' }));
-  const gatewayId = config.gateway.gatewayId ?? newGatewayId();
-  const roomsMetrics = createRoomsMetrics({ store, activeRooms: () => rooms.host.activeRooms });
+  const gatewayId = newGatewayId(config.gateway.gatewayId);
+  const roomsMetrics = createRoomsMetrics({ store, activeRooms: () => rooms.host.activeRooms, service: rooms });
   const extras = gatewayExtras({ bus: buses.gateway, verifier, logger: logger.child({ service: 'gateway' }), gatewayId, log: store, extraRegistries: [roomsMetrics.registry] });
   const gateway = await startGateway({
     bus: extras.bus,
@@ -103,7 +110,7 @@ export async function startGatewayProcess(config: Config, logger: Logger = creat
   // Read-only use of the log for replays and the global feed; no DATABASE_URL, no log routes.
   const log = config.databaseUrl !== undefined ? await openStore(config, logger, { migrate: false }) : undefined;
   const verifier = verifierFor(jwt);
-  const gatewayId = config.gateway.gatewayId ?? newGatewayId();
+  const gatewayId = newGatewayId(config.gateway.gatewayId);
   const extras = gatewayExtras({ bus, verifier, logger: logger.child({ service: 'gateway' }), gatewayId, log });
   const gateway = await startGateway({
     bus: extras.bus,
@@ -132,9 +139,9 @@ export async function startGatewayProcess(config: Config, logger: Logger = creat
 export async function startRoomsProcess(config: Config, logger: Logger = createLogger(config)): Promise<Running> {
   const store = await openStore(config, logger, { migrate: true });
   const bus = await openBus(config, logger, `lectern-rooms-${process.pid}`);
-  const rooms = await startRoomsService({ bus, store, logger: logger.child({ service: 'rooms' }), options: config.rooms });
+  const rooms = await startRoomsService({ bus, store, logger: logger.child({ service: 'rooms' }), options: config.rooms, ...roomsSharing(config) });
   const stopStats = logAppendStats(store, logger.child({ service: 'rooms' }));
-  const metrics = createRoomsMetrics({ store, activeRooms: () => rooms.host.activeRooms }, { defaultMetrics: true });
+  const metrics = createRoomsMetrics({ store, activeRooms: () => rooms.host.activeRooms, service: rooms }, { defaultMetrics: true });
   const metricsServer = config.metricsPort === undefined ? undefined : await startMetricsServer(metrics.registry, config.metricsHost, config.metricsPort);
   if (metricsServer !== undefined) logger.info({ port: metricsServer.port }, 'rooms metrics listening on /metrics');
   return {

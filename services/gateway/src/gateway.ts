@@ -28,6 +28,7 @@ import type { GatewayObserver } from './gateway-observer.js';
 import { errorBody, sendJson, statusLine } from './http-responses.js';
 import { DEFAULT_GATEWAY_OPTIONS, type GatewayOptions } from './options.js';
 import { RoomTopics } from './room-topics.js';
+import { startLeaseAnnouncer } from './lease-announcer.js';
 import { TokenBucket } from './token-bucket.js';
 import { assertNativeUws, uWS, type HttpRequest, type HttpResponse, type TemplatedApp, type WebSocket, type us_listen_socket } from './uws.js';
 
@@ -501,6 +502,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     });
   });
   logger.info({ port, gatewayId: options.gatewayId }, 'gateway listening');
+  const lease = startLeaseAnnouncer(bus, options.gatewayId, () => topics.roomIds(), logger, { announceMs: options.announceMs });
 
   return {
     app,
@@ -520,6 +522,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         connection.rooms.clear();
       }
       await Promise.race([Promise.all(leaves), sleep(timeoutMs)]);
+      lease.stop(false); // no `leaving`: a leave that did not get through is still cleaned up by the lease
       for (const ws of [...sockets]) closeWith(ws, CLOSE_CODES.going_away, 'server shutting down');
       await sleep(20);
       for (const ws of [...sockets]) ws.close();
@@ -527,7 +530,12 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   };
 }
 
-export function newGatewayId(): string {
-  return `gw${randomBytes(4).toString('hex')}`;
+/**
+ * A fresh id per process start: a restarted gateway must not share connection ids or a lease
+ * with its previous incarnation, whose connections the rooms time out (DESIGN.md §7). A
+ * configured name (LECTERN_GATEWAY_ID) becomes the prefix.
+ */
+export function newGatewayId(name = 'gw'): string {
+  return `${name}${randomBytes(4).toString('hex')}`;
 }
 export { statusLine };

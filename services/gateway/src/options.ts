@@ -22,6 +22,8 @@ export interface GatewayOptions {
   abuseWindowMs: number;
   /** Retry-After (s) for 503 answers at upgrade. */
   retryAfterSeconds: number;
+  /** Lease announcements on the bus (DESIGN.md §7: every 2 s; rooms expire a gateway after 10 s). */
+  announceMs: number;
 }
 
 export const DEFAULT_GATEWAY_OPTIONS: Readonly<GatewayOptions> = Object.freeze({
@@ -38,4 +40,5 @@ export const DEFAULT_GATEWAY_OPTIONS: Readonly<GatewayOptions> = Object.freeze({
   abuseLimit: 50,
   abuseWindowMs: 10_000,
   retryAfterSeconds: 5,
+  announceMs: 2000,
 });

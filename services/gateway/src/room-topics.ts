@@ -37,6 +37,11 @@ export class RoomTopics {
     private readonly onPublish: (room: string, bytes: number, frame: Uint8Array) => void = () => undefined,
   ) {}
 
+  /** Rooms with local members or joins in flight (the gateway's lease announces them). */
+  roomIds(): IterableIterator<string> {
+    return this.rooms.keys();
+  }
+
   get size(): number {
     return this.rooms.size;
   }

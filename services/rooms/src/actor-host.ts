@@ -9,6 +9,8 @@ export class ActorHost {
   private readonly actors = new Map<string, RoomActor>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private stopping = false;
+  /** Actors created since start (each loads snapshot + log): metrics. */
+  activations = 0;
 
   constructor(private readonly env: ActorEnvironment) {
     const every = Math.max(1000, Math.min(env.options.idleMs, 10_000));
@@ -24,6 +26,7 @@ export class ActorHost {
     let actor = this.actors.get(room);
     if (actor === undefined) {
       actor = new RoomActor(room, this.env);
+      this.activations++;
       if (!this.stopping) this.actors.set(room, actor);
     }
     actor.handle(command, respond);
@@ -42,6 +45,30 @@ export class ActorHost {
       await actor.stop();
       this.env.logger.debug({ room }, 'room passivated');
     }
+  }
+
+  /**
+   * Hand-off of the rooms `leaving` selects (a shard this process stops owning; their commands
+   * no longer arrive): waits (bounded) until none of them has work in flight, then stops them,
+   * with a final snapshot unless `snapshot` is false (a lost lock: another process may own
+   * them already, so drop them without touching the log).
+   */
+  async release(leaving: (room: string) => boolean, options: { timeoutMs: number; snapshot: boolean }): Promise<number> {
+    const actors = [...this.actors].filter(([room]) => leaving(room));
+    for (const [room] of actors) this.actors.delete(room);
+    const deadline = Date.now() + options.timeoutMs;
+    if (options.snapshot) {
+      while (Date.now() < deadline && actors.some(([, actor]) => actor.busy)) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    }
+    await Promise.all(actors.map(([, actor]) => actor.stop({ snapshot: options.snapshot })));
+    return actors.length;
+  }
+
+  /** Rooms with an active actor (lease checks). */
+  rooms(): IterableIterator<[string, RoomActor]> {
+    return this.actors.entries();
   }
 
   /**

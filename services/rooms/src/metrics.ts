@@ -17,6 +17,13 @@ export interface RoomsMetrics {
 export interface RoomsMetricsSources {
   store: { onFlush(listener: (report: FlushReport) => void): () => void };
   activeRooms(): number;
+  /** Shard ownership and leases, from a running rooms service. */
+  service?: {
+    ownedShards(): number[];
+    readonly ownership: { readonly counters: { acquired: number; handedOff: number; lost: number } } | undefined;
+    readonly leases: { readonly expired: number };
+    readonly host: { readonly activations: number };
+  };
 }
 
 export function createRoomsMetrics(sources: RoomsMetricsSources, options: { defaultMetrics?: boolean } = {}): RoomsMetrics {
@@ -30,6 +37,45 @@ export function createRoomsMetrics(sources: RoomsMetricsSources, options: { defa
       this.set(sources.activeRooms());
     },
   });
+  const service = sources.service;
+  if (service !== undefined) {
+    new Gauge({
+      name: 'lectern_shards_owned',
+      help: 'Command shards this process serves (holds the advisory lock of)',
+      registers: [registry],
+      collect() {
+        this.set(service.ownedShards().length);
+      },
+    });
+    new Gauge({
+      name: 'lectern_shard_transitions',
+      help: 'Shards acquired, handed off (graceful) and lost (lock session gone) since start',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+      collect() {
+        const counters = service.ownership?.counters ?? { acquired: 0, handedOff: 0, lost: 0 };
+        this.set({ kind: 'acquired' }, counters.acquired);
+        this.set({ kind: 'handed_off' }, counters.handedOff);
+        this.set({ kind: 'lost' }, counters.lost);
+      },
+    });
+    new Gauge({
+      name: 'lectern_room_activations',
+      help: 'Room actors activated (loaded from snapshot + log) since start',
+      registers: [registry],
+      collect() {
+        this.set(service.host.activations);
+      },
+    });
+    new Gauge({
+      name: 'lectern_gateway_leases_expired',
+      help: 'Gateways declared down (silent past the lease) since start',
+      registers: [registry],
+      collect() {
+        this.set(service.leases.expired);
+      },
+    });
+  }
   const batchSize = new Histogram({
     name: 'lectern_append_batch_events',
     help: 'Events written per group-commit flush',

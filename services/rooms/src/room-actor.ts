@@ -106,6 +106,11 @@ export class RoomActor {
     return this.committedSeq;
   }
 
+  /** Gateways holding connections in this room (committed or decided state), for lease checks. */
+  gateways(): string[] {
+    return this.room?.gateways() ?? [];
+  }
+
   handle(command: RoomCommand, respond: Respond): void {
     this.lastActive = this.env.now();
     if (this.status === 'ready') {
@@ -413,14 +418,17 @@ export class RoomActor {
     return this.pipeline.length > 0 || this.barriers.length > 0 || this.deferredJoins.length > 0 || this.waiting.length > 0;
   }
 
-  /** Stops taking commands; writes a final snapshot when anything changed since the last. */
-  async stop(): Promise<void> {
+  /**
+   * Stops taking commands; writes a final snapshot when anything changed since the last
+   * (unless `snapshot` is false: a lost shard lock, where another process may own the room).
+   */
+  async stop(options: { snapshot?: boolean } = {}): Promise<void> {
     const wasReady = this.status === 'ready';
     if (this.tickTimer !== undefined) clearTimeout(this.tickTimer);
     this.tickTimer = undefined;
     if (wasReady) {
       this.coalescer?.flush(this.env.now());
-      if (this.pipeline.length === 0 && this.committedSeq > this.snapshotSeq) await this.snapshot();
+      if ((options.snapshot ?? true) && this.pipeline.length === 0 && this.committedSeq > this.snapshotSeq) await this.snapshot();
     }
     this.status = 'stopped';
     for (const { respond } of this.waiting.splice(0)) respond(UNAVAILABLE('the room is moving; retry'));

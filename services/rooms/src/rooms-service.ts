@@ -2,15 +2,19 @@
  * The rooms service: subscribes to the command subjects of the shards it owns and routes each
  * command to its room's actor; publishes committed frames to `<prefix>.evt.<room>`.
  *
- * Ownership: this process owns every shard (one rooms process). Multi-process ownership with
- * advisory locks (DESIGN.md §6) plugs in here: `ownedShards` becomes dynamic.
+ * Ownership: with `ownership` set (`lectern rooms`), the shards this process serves are the
+ * ones whose Postgres advisory locks it holds (shard-ownership.ts, DESIGN.md §6); without it
+ * (the all-in-one process) it serves every shard. Either way it watches the gateways' leases
+ * (gateway-leases.ts, DESIGN.md §7).
  */
 import { encodeEventMessage, encodeReply, type RoomCommand } from '@lectern/protocol';
-import type { Bus, Subscription } from '@lectern/bus';
+import { shardOf, type Bus, type Subscription } from '@lectern/bus';
 import type { EventStore } from '@lectern/event-store';
 import type { Logger } from 'pino';
 import { ActorHost } from './actor-host.js';
 import { DEFAULT_ROOMS_OPTIONS, type RoomsOptions } from './options.js';
+import { DEFAULT_SHARD_OWNERSHIP_OPTIONS, lockNamespace, ShardOwnership, type ReleaseMode, type ShardOwnershipOptions } from './shard-ownership.js';
+import { GatewayLeases, type GatewayLeaseOptions } from './gateway-leases.js';
 
 export interface RoomsServiceDeps {
   bus: Bus;
@@ -18,10 +22,20 @@ export interface RoomsServiceDeps {
   logger: Logger;
   options?: Partial<RoomsOptions>;
   now?: () => number;
+  /** Share the shards with other rooms processes through advisory locks on this database. */
+  ownership?: { connectionString: string; options?: Partial<ShardOwnershipOptions> };
+  leases?: Partial<GatewayLeaseOptions>;
+  /** How long a hand-off waits for a shard's in-flight commits before snapshotting anyway. */
+  handoffTimeoutMs?: number;
 }
 
 export interface RoomsService {
   readonly host: ActorHost;
+  /** Shard ownership, when shared through advisory locks; undefined = every shard here. */
+  readonly ownership: ShardOwnership | undefined;
+  readonly leases: GatewayLeases;
+  /** Shards served now. */
+  ownedShards(): number[];
   /** Stops taking commands, lets in-flight commits finish (bounded), snapshots, unsubscribes. */
   stop(timeoutMs?: number): Promise<void>;
 }
@@ -42,30 +56,76 @@ export async function startRoomsService(deps: RoomsServiceDeps): Promise<RoomsSe
     },
   });
 
-  const subscriptions: Subscription[] = [];
-  for (let shard = 0; shard < subjects.shardCount; shard++) {
-    subscriptions.push(
-      await bus.subscribe(subjects.shardCommands(shard), (message) => {
-        const room = subjects.roomOfCommand(message.subject);
-        let command: RoomCommand;
+  const shardCount = subjects.shardCount;
+  const subscriptions = new Map<number, Subscription>();
+  const onCommand = (message: Parameters<Parameters<Bus['subscribe']>[1]>[0]) => {
+    const room = subjects.roomOfCommand(message.subject);
+    let command: RoomCommand;
+    try {
+      command = JSON.parse(decoder.decode(message.data)) as RoomCommand;
+    } catch (err) {
+      logger.error({ err, subject: message.subject }, 'undecodable command');
+      message.respond(encodeReply({ ok: false, code: 'internal', message: 'undecodable command' }));
+      return;
+    }
+    command.room = room;
+    host.dispatch(room, command, (bytes) => message.respond(bytes));
+  };
+  const serve = async (shard: number) => {
+    if (subscriptions.has(shard)) return;
+    subscriptions.set(shard, await bus.subscribe(subjects.shardCommands(shard), onCommand));
+  };
+  const handoffTimeoutMs = deps.handoffTimeoutMs ?? 5000;
+  const unserve = async (shard: number, mode: ReleaseMode) => {
+    // First, synchronously: no command of this shard reaches this process any more.
+    subscriptions.get(shard)?.unsubscribe();
+    subscriptions.delete(shard);
+    await host.release((room) => shardOf(room, shardCount) === shard, { timeoutMs: handoffTimeoutMs, snapshot: mode !== 'lost' });
+  };
+
+  const processId = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  let ownership: ShardOwnership | undefined;
+  let nudges: Subscription | undefined;
+  if (deps.ownership !== undefined) {
+    const created = new ShardOwnership({
+      connectionString: deps.ownership.connectionString,
+      logger,
+      options: { ...DEFAULT_SHARD_OWNERSHIP_OPTIONS, shardCount, namespace: lockNamespace(subjects.prefix), ...deps.ownership.options },
+      acquire: serve,
+      release: unserve,
+      nudge() {
         try {
-          command = JSON.parse(decoder.decode(message.data)) as RoomCommand;
-        } catch (err) {
-          logger.error({ err, subject: message.subject }, 'undecodable command');
-          message.respond(encodeReply({ ok: false, code: 'internal', message: 'undecodable command' }));
-          return;
+          bus.publish(subjects.roomsRebalance(), new TextEncoder().encode(processId));
+        } catch {
+          // bus closed while stopping: the peers' periodic check finds the change
         }
-        command.room = room;
-        host.dispatch(room, command, (bytes) => message.respond(bytes));
-      }),
-    );
+      },
+    });
+    nudges = await bus.subscribe(subjects.roomsRebalance(), (message) => {
+      if (decoder.decode(message.data) !== processId) created.poke();
+    });
+    ownership = created;
+    await created.start();
+  } else {
+    for (let shard = 0; shard < shardCount; shard++) await serve(shard);
   }
-  logger.info({ shards: subjects.shardCount }, 'rooms service ready');
+  const owns = (room: string) => subscriptions.has(shardOf(room, shardCount));
+  const leases = new GatewayLeases({ bus, host, owns, logger, ...(deps.now !== undefined ? { now: deps.now } : {}), ...(deps.leases !== undefined ? { options: deps.leases } : {}) });
+  await leases.start();
+  logger.info({ shards: shardCount, owned: subscriptions.size, shared: ownership !== undefined }, 'rooms service ready');
 
   return {
     host,
+    ownership,
+    leases,
+    ownedShards: () => [...subscriptions.keys()].sort((a, b) => a - b),
     async stop(timeoutMs = 5000) {
-      for (const subscription of subscriptions) subscription.unsubscribe();
+      leases.stop();
+      nudges?.unsubscribe();
+      // Each owned shard: stop its commands, drain, snapshot, unlock — the peers take it over.
+      await ownership?.stop();
+      for (const subscription of subscriptions.values()) subscription.unsubscribe();
+      subscriptions.clear();
       await host.stop(timeoutMs);
     },
   };
