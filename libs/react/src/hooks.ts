@@ -53,9 +53,17 @@ export function useConnectionStatus(client?: LecternClient): ConnectionStatus {
 
 export interface UseRoomOptions {
   client?: LecternClient;
-  /** Re-render at most once per animation frame (default), or on every change (`false`). */
+  /**
+   * Coalesce re-renders (default): the first change after a quiet spell renders on the next
+   * animation frame, a stream of changes at most once per `renderIntervalMs`. `false` renders
+   * on every change.
+   */
   throttle?: boolean;
+  /** Least time between two renders while changes keep coming; default 250 ms. */
+  renderIntervalMs?: number;
 }
+
+export const DEFAULT_RENDER_INTERVAL_MS = 250;
 
 export interface UseRoomResult extends RoomSnapshot {
   sendChatMessage(text: string): Promise<AckFrame>;
@@ -72,7 +80,8 @@ export function useRoom(roomId: string, options: UseRoomOptions = {}): UseRoomRe
   const room = useMemo(() => client.room(roomId), [client, roomId]);
   useEffect(() => holdRoom(client, roomId), [client, roomId]);
   const throttle = options.throttle ?? true;
-  const subscribe = useMemo(() => (throttle ? throttleToFrames(room.subscribe) : room.subscribe), [room, throttle]);
+  const interval = options.renderIntervalMs ?? DEFAULT_RENDER_INTERVAL_MS;
+  const subscribe = useMemo(() => (throttle ? throttleToFrames(room.subscribe, interval) : room.subscribe), [room, throttle, interval]);
   const snapshot = useSyncExternalStore(subscribe, room.getSnapshot, room.getSnapshot);
   const sendChatMessage = useCallback((text: string) => room.sendChat(text), [room]);
   const updateSession = useCallback((update: { state?: SessionState; data?: Record<string, unknown> }) => room.updateSession(update), [room]);

@@ -6,6 +6,7 @@
  *     const { status, participants, messages, session, sendChatMessage } = useRoom('session_42');
  */
 export {
+  DEFAULT_RENDER_INTERVAL_MS,
   LecternProvider,
   useConnectionStatus,
   useLectern,

@@ -11,7 +11,7 @@ import { navigate, parseRoute, usePath } from './router.js';
 import './styles.css';
 
 function Connected({ identity, onSignOut }: { identity: Identity; onSignOut: () => void }) {
-  const { client } = useLectern({ url: socketUrl(), getToken: tokenSource(identity) });
+  const { client } = useLectern({ url: socketUrl(), getToken: tokenSource(identity), reconnect: { baseMs: 500, capMs: 8000 } });
   const route = parseRoute(usePath());
   // Exposed for the browser tests and for poking at from the console.
   (window as { lectern?: unknown }).lectern = client;

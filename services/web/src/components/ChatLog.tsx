@@ -2,7 +2,7 @@ import { memo, useLayoutEffect, useRef, useState } from 'react';
 import type { ChatEntry, PendingMessage } from '@lectern/client';
 
 /** Messages rendered; older ones stay in the client's memory but not in the DOM. */
-const RENDERED = 200;
+const RENDERED = 60;
 /** Within this many pixels of the bottom the reader counts as following the conversation. */
 const STICKY_PX = 48;
 
@@ -12,13 +12,16 @@ export interface FailedMessage {
   reason: string;
 }
 
+/** One formatter for all messages: `toLocaleTimeString` with options builds a new one per call, which costs more than rendering the message. */
+const TIME = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+
 const Message = memo(function Message({ entry, own }: { entry: ChatEntry; own: boolean }) {
   return (
     <li className={own ? 'message own' : 'message'} data-testid="chat-message" data-seq={entry.seq}>
       <div className="meta">
         <span className="author">{entry.from.name}</span>
         {entry.from.role !== 'learner' && <span className={`role role-${entry.from.role}`}>{entry.from.role}</span>}
-        <time dateTime={new Date(entry.ts).toISOString()}>{new Date(entry.ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}</time>
+        <time>{TIME.format(entry.ts)}</time>
       </div>
       {/* Text, never HTML: React escapes it. */}
       <p className="text">{entry.text}</p>
@@ -42,7 +45,8 @@ export function ChatLog({ messages, pending, failed, me }: { messages: readonly 
     const el = box.current;
     if (el === null) return;
     if (atBottom.current) {
-      el.scrollTop = el.scrollHeight;
+      // Past the end is clamped to the bottom: no need to read scrollHeight, which would force a layout.
+      el.scrollTop = 1e9;
       seen.current = last;
       setUnseen(0);
     } else {

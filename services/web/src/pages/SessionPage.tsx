@@ -1,4 +1,4 @@
-import { useMemo, useState, type FormEvent } from 'react';
+import { useMemo, useRef, useState, type FormEvent } from 'react';
 import { isLecternClientError, type Participant, type Role, type SessionState } from '@lectern/client';
 import { useConnectionStatus, useLecternEvent, useRoom } from '@lectern/react';
 import { ChatLog, type FailedMessage } from '../components/ChatLog.js';
@@ -10,6 +10,7 @@ const ROLE_ORDER: Record<Role, number> = { instructor: 0, moderator: 1, service:
 const PARTICIPANTS_SHOWN = 100;
 /** Above this many people, joins and leaves are not worth a toast each. */
 const PRESENCE_TOASTS_UP_TO = 30;
+const PRESENCE_TOAST_GAP_MS = 1500;
 
 const STATE_LABEL: Record<SessionState, string> = { scheduled: 'Scheduled', live: 'Live', paused: 'Paused', ended: 'Ended' };
 
@@ -27,13 +28,20 @@ export function SessionPage({ id }: { id: string }) {
   const [draft, setDraft] = useState('');
   const [failed, setFailed] = useState<FailedMessage[]>([]);
   const canControl = me?.role === 'instructor' || me?.role === 'moderator';
+  const lastPresenceToast = useRef(0);
+  /** Joins and leaves as toasts in a small room, at most one per PRESENCE_TOAST_GAP_MS: a busy room would be all toasts. */
+  const presenceToast = (text: string) => {
+    if (room.count > PRESENCE_TOASTS_UP_TO || Date.now() - lastPresenceToast.current < PRESENCE_TOAST_GAP_MS) return;
+    lastPresenceToast.current = Date.now();
+    toast(text);
+  };
 
   useLecternEvent('room_event', ({ room: r, event, replayed }) => {
     if (r !== roomId || replayed) return;
     if (event.type === 'notification') toast(event.data.body, event.data.level ?? 'info', event.data.title);
     else if (event.type === 'live_session_update' && event.from.id !== me?.id) toast(`${event.from.name}: session ${STATE_LABEL[event.state].toLowerCase()}`, event.state === 'ended' ? 'warning' : 'info');
-    else if (room.count <= PRESENCE_TOASTS_UP_TO && event.type === 'user_joined' && event.connections === 1 && event.user.id !== me?.id) toast(`${event.user.name} joined`);
-    else if (room.count <= PRESENCE_TOASTS_UP_TO && event.type === 'user_left' && event.connections === 0) toast(`${event.user.name} left`);
+    else if (event.type === 'user_joined' && event.connections === 1 && event.user.id !== me?.id) presenceToast(`${event.user.name} joined`);
+    else if (event.type === 'user_left' && event.connections === 0) presenceToast(`${event.user.name} left`);
   });
   useLecternEvent('reset', ({ room: r }) => {
     if (r === roomId) toast('You were away long enough that the chat was reloaded.', 'warning');
