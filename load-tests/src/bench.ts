@@ -11,7 +11,9 @@ export { formatTable, type BenchResult } from './report.js';
 
 const USAGE = `usage: node load-tests/dist/bench.js <${SCENARIOS.join('|')}> [flags]
 
-  --url URL                 ws://127.0.0.1:5000/ws (loopback only)
+  --url URL                 ws://127.0.0.1:5000/ws (loopback only); comma-separated: several
+                            gateways, client process i connects to the (i mod n)-th
+  --protocol P              lectern (default) | socketio (the compare/ Socket.IO server)
   --secret S                HS256 secret (default: $JWT_SECRET)
   --duration SECONDS        measured window (default 20; idle: how long connections are held)
   --drain SECONDS           wait after the last send before counting (default 2)
@@ -20,6 +22,9 @@ const USAGE = `usage: node load-tests/dist/bench.js <${SCENARIOS.join('|')}> [fl
   --connections N           total connections (lecture 2000, idle 10000)
   --rate N                  messages/s in (lecture 20, burst 5000)
   --senders N               sending members (lecture, default 4)
+  --join-window SECONDS     presence: every member joins within this (default 10)
+  --connect-rate N          connections per second over all processes (default: unpaced)
+  --presence-threshold N    the server's presence threshold, for presence accounting (500)
   --processes N             client processes (default: 2 from 1,000 connections, ≥1 per 10,000)
   --connect-concurrency N   handshakes in flight per process (default 100)
   --join-timeout SECONDS    per connection, connect to joined (default 30)
@@ -38,6 +43,10 @@ export function parseCommandLine(argv: string[]): BenchOptions {
     allowPositionals: true,
     options: {
       url: { type: 'string' },
+      protocol: { type: 'string' },
+      'join-window': { type: 'string' },
+      'connect-rate': { type: 'string' },
+      'presence-threshold': { type: 'string' },
       secret: { type: 'string' },
       duration: { type: 'string' },
       drain: { type: 'string' },
@@ -83,7 +92,7 @@ export function parseCommandLine(argv: string[]): BenchOptions {
   const options: BenchOptions = {
     scenario,
     secret,
-    ...(values.url ? { url: values.url } : {}),
+    ...(values.url ? { urls: values.url.split(',') } : {}),
     durationMs: num('duration', values.duration, 1000) ?? (scenario === 'idle' ? 10_000 : 20_000),
     serverPids: pids,
     serverEnv: env,
@@ -98,6 +107,9 @@ export function parseCommandLine(argv: string[]): BenchOptions {
     ['connections', num('connections', values.connections)],
     ['rate', num('rate', values.rate)],
     ['senders', num('senders', values.senders)],
+    ['joinWindowSeconds', num('join-window', values['join-window'])],
+    ['connectRate', num('connect-rate', values['connect-rate'])],
+    ['presenceThreshold', num('presence-threshold', values['presence-threshold'])],
     ['processes', num('processes', values.processes)],
     ['connectConcurrency', num('connect-concurrency', values['connect-concurrency'])],
     ['joinTimeoutMs', num('join-timeout', values['join-timeout'], 1000)],
@@ -105,6 +117,10 @@ export function parseCommandLine(argv: string[]): BenchOptions {
   ];
   for (const [key, value] of optional) if (value !== undefined) (options as unknown as Record<string, number>)[key] = value;
   if (values['spawn-server']) options.spawnServer = values['spawn-server'];
+  if (values.protocol !== undefined) {
+    if (values.protocol !== 'lectern' && values.protocol !== 'socketio') throw new UsageError(`--protocol is lectern or socketio, got ${values.protocol}`);
+    options.protocol = values.protocol;
+  }
   if (values.out) options.outDir = values.out;
   if (values.label) options.label = values.label;
   return options;

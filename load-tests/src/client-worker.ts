@@ -5,11 +5,13 @@ import { signHs256 } from './jwt.js';
 import type {
   ConnectionSpec,
   CoordinatorMessage,
+  PresenceParts,
   RoomCounters,
   WorkerInit,
   WorkerMessage,
   WorkerStart,
 } from './messages.js';
+import { SocketIoFraming } from './socketio-framing.js';
 
 /**
  * One client process's share of the connections. It is written to stay cheap, because the
@@ -34,6 +36,8 @@ const FROM_SEQ_KEY = Buffer.from('"fromSeq":');
 const ID_KEY = Buffer.from('"id":"');
 const TEXT_KEY = Buffer.from('"text":"t:');
 const DUPLICATE_KEY = Buffer.from('"duplicate":true');
+const CONNECTIONS_KEY = Buffer.from('"connections":');
+const COUNT_KEY = Buffer.from('"count":');
 const QUOTE = 34;
 const COLON = 58;
 
@@ -93,11 +97,19 @@ interface Connection {
   early: number[];
   joined: boolean;
   nextMessage: number;
+  token: string;
   /** Send time by request id, until the ack (or error) answers it. */
   pending: Map<number, number>;
   attemptAt: number;
   joinSentAt: number;
   joinTimer?: NodeJS.Timeout;
+  /** Distinct participants this member knows of: `joined.participants`, then every presence frame. */
+  presenceCount: number;
+  presenceFrames: number;
+  framesAboveThreshold: number;
+  /** When this member first knew more than the threshold present; 0 before. */
+  aboveSince: number;
+  lastPresenceAt: number;
 }
 
 export function runClientWorker(channel: WorkerChannel): void {
@@ -107,6 +119,7 @@ export function runClientWorker(channel: WorkerChannel): void {
   const latency = new Histogram();
   const ackLatency = new Histogram();
   const sendLag = new Histogram();
+  let framing: SocketIoFraming | undefined;
   const connectLatency = new Histogram();
   const joinLatency = new Histogram();
   const failures: Record<string, number> = {};
@@ -158,7 +171,56 @@ export function runClientWorker(channel: WorkerChannel): void {
     connection.lastSeq = seq;
   };
 
+  /** One presence frame: the member's view of the count moves, and the frame is counted. */
+  const onPresence = (connection: Connection, count: number) => {
+    if (!connection.joined) return;
+    const t = now();
+    connection.presenceFrames++;
+    connection.presenceCount = count;
+    if (connection.aboveSince > 0) connection.framesAboveThreshold++;
+    else if (count > init!.presenceThreshold) connection.aboveSince = t;
+    connection.lastPresenceAt = t;
+  };
+
+  const onWelcome = (connection: Connection) => {
+    connected++;
+    lastWelcomeAt = now();
+    connectLatency.record((lastWelcomeAt - connection.attemptAt) * 1000);
+    connection.joinSentAt = now();
+    sendFrame(connection, 'join_room', `{"type":"join_room","id":"join","room":"${connection.spec.room}"}`, 'join');
+  };
+
+  /** Sends one Lectern frame, wrapped as a Socket.IO event with an ack id when that is the wire. */
+  const sendFrame = (connection: Connection, type: string, json: string, ackId: string | number) => {
+    const socket = connection.socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN) return;
+    socket.send(framing ? framing.event(type, json, ackId === 'join' ? 0 : Number(ackId)) : json);
+  };
+
+  /** A frame's JSON: Lectern's frame as is, or the payload out of a Socket.IO event or ack. */
+  const parse = <T>(data: Buffer): T => (framing ? framing.payload<T>(data) : (JSON.parse(data.toString('utf8')) as T));
+
   const onFrame = (connection: Connection, data: Buffer) => {
+    if (framing) {
+      const kind = framing.classify(data);
+      if (kind === 'open') {
+        connection.socket?.send(framing.connect(connection.token));
+        return;
+      }
+      if (kind === 'ping') {
+        connection.socket?.send(framing.pong());
+        return;
+      }
+      if (kind === 'connected') {
+        onWelcome(connection);
+        return;
+      }
+      if (kind === 'connect_error') {
+        fail(connection, `socket.io connect_error ${data.toString('utf8', 2, 120)}`);
+        return;
+      }
+      if (kind !== 'message') return;
+    }
     const type = frameType(data);
     switch (type) {
       case 'chat_message': {
@@ -182,16 +244,12 @@ export function runClientWorker(channel: WorkerChannel): void {
         }
         return;
       }
-      case 'welcome': {
-        connected++;
-        lastWelcomeAt = now();
-        connectLatency.record((lastWelcomeAt - connection.attemptAt) * 1000);
-        connection.joinSentAt = now();
-        connection.socket?.send(`{"type":"join_room","id":"join","room":"${connection.spec.room}"}`);
+      case 'welcome':
+        onWelcome(connection);
         return;
-      }
       case 'joined': {
-        const frame = JSON.parse(data.toString('utf8')) as { room?: string; seq?: number };
+        const config = init!;
+        const frame = parse<{ room?: string; seq?: number; participants?: unknown[] }>(data);
         if (frame.room !== connection.spec.room || connection.joined) return;
         connection.joined = true;
         clearTimeout(connection.joinTimer);
@@ -200,13 +258,15 @@ export function runClientWorker(channel: WorkerChannel): void {
         joinLatency.record((lastJoinedAt - connection.joinSentAt) * 1000);
         // Events can race the snapshot; continuity starts at the snapshot's seq.
         connection.lastSeq = typeof frame.seq === 'number' ? frame.seq : 0;
+        connection.presenceCount = Array.isArray(frame.participants) ? frame.participants.length : 0;
+        if (connection.presenceCount > config.presenceThreshold) connection.aboveSince = now();
         for (const seq of connection.early.sort((a, b) => a - b)) applySeq(connection, seq, seq, false);
         connection.early = [];
         next();
         return;
       }
       case 'error': {
-        const frame = JSON.parse(data.toString('utf8')) as { id?: string; code?: string };
+        const frame = parse<{ id?: string; code?: string }>(data);
         count(errors, frame.code ?? 'unknown');
         if (frame.id === 'join') fail(connection, `join ${frame.code ?? 'error'}`);
         else if (frame.id !== undefined) connection.pending.delete(Number(frame.id));
@@ -218,6 +278,17 @@ export function runClientWorker(channel: WorkerChannel): void {
         const seq = integerAfter(data, SEQ_KEY);
         const fromSeq = integerAfter(data, FROM_SEQ_KEY);
         if (seq >= 0) applySeq(connection, fromSeq >= 0 ? fromSeq : seq, seq, false);
+        onPresence(connection, integerAfter(data, COUNT_KEY));
+        return;
+      }
+      case 'user_joined':
+      case 'user_left': {
+        const seq = integerAfter(data, SEQ_KEY);
+        if (seq >= 0) applySeq(connection, seq, seq, false);
+        // Per connection: the user appears at connections 1 and is gone at 0 (PROTOCOL.md §5).
+        const connections = integerAfter(data, CONNECTIONS_KEY);
+        const delta = type === 'user_joined' ? (connections === 1 ? 1 : 0) : connections === 0 ? -1 : 0;
+        onPresence(connection, connection.presenceCount + delta);
         return;
       }
       default: {
@@ -243,8 +314,11 @@ export function runClientWorker(channel: WorkerChannel): void {
       config.secret,
     );
     connection.attemptAt = now();
+    connection.token = token;
     if (firstAttemptAt === 0) firstAttemptAt = connection.attemptAt;
-    const socket = new WebSocket(`${config.url}?token=${token}`, {
+    // Socket.IO takes the token in its CONNECT packet (`auth`), after Engine.IO's open.
+    const address = framing ? framing.url(config.url) : `${config.url}?token=${token}`;
+    const socket = new WebSocket(address, {
       perMessageDeflate: false,
       skipUTF8Validation: true,
       handshakeTimeout: config.joinTimeoutMs,
@@ -264,10 +338,21 @@ export function runClientWorker(channel: WorkerChannel): void {
   let cursor = 0;
   let inFlight = 0;
   /** Keeps `connectConcurrency` handshakes in flight until every connection was tried. */
+  let paceStart = 0;
+  let paceTimer: NodeJS.Timeout | undefined;
+  /** With `connectRate`, connection i may open at paceStart + i / rate, not earlier. */
+  const due = (i: number) => init!.connectRate <= 0 || paceStart + (i * 1000) / init!.connectRate <= now();
   const next = () => {
     const config = init!;
+    if (config.connectRate > 0 && paceStart === 0) {
+      paceStart = now();
+      paceTimer = setInterval(() => {
+        if (cursor >= connections.length) clearInterval(paceTimer);
+        else next();
+      }, 5);
+    }
     inFlight = cursor - joined - failed;
-    while (cursor < connections.length && inFlight < config.connectConcurrency) {
+    while (cursor < connections.length && inFlight < config.connectConcurrency && due(cursor)) {
       open(connections[cursor++]!);
       inFlight++;
     }
@@ -319,8 +404,11 @@ export function runClientWorker(channel: WorkerChannel): void {
         const sendTime = now();
         sender.pending.set(n, sendTime);
         sender.counters.sent++;
-        sender.socket!.send(
+        sendFrame(
+          sender,
+          'chat_message',
           `{"type":"chat_message","id":"${n}","room":"${sender.spec.room}","text":"t:${sendTime.toFixed(3)}:${sender.spec.user}:${n}","mid":"m${n}"}`,
+          n,
         );
         if (++index === senders.length) {
           index = 0;
@@ -330,6 +418,33 @@ export function runClientWorker(channel: WorkerChannel): void {
       if (t < endAt) sendTimer = setTimeout(tick, 1);
     };
     sendTimer = setTimeout(tick, Math.max(0, startAt - now()));
+  };
+
+  const presenceParts = (): PresenceParts => {
+    const perMember = new Histogram();
+    const above = new Histogram();
+    const perSecond = new Histogram();
+    const finalCounts: number[] = [];
+    let totalFrames = 0;
+    for (const c of connections) {
+      if (!c.joined) continue;
+      finalCounts.push(c.presenceCount);
+      perMember.record(c.presenceFrames);
+      totalFrames += c.presenceFrames;
+      if (c.aboveSince > 0) {
+        above.record(c.framesAboveThreshold);
+        const seconds = Math.max(1, (c.lastPresenceAt - c.aboveSince) / 1000);
+        perSecond.record((c.framesAboveThreshold / seconds) * 1000);
+      }
+    }
+    return {
+      members: finalCounts.length,
+      finalCounts,
+      framesPerMember: perMember.snapshot(),
+      framesAboveThreshold: above.snapshot(),
+      framesPerSecondAboveThresholdMilli: perSecond.snapshot(),
+      totalFrames,
+    };
   };
 
   const report = () => {
@@ -352,6 +467,7 @@ export function runClientWorker(channel: WorkerChannel): void {
       staleEvents,
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
       maxRssBytes: process.memoryUsage.rss(),
+      presence: presenceParts(),
     });
   };
 
@@ -359,6 +475,7 @@ export function runClientWorker(channel: WorkerChannel): void {
     closing = true;
     clearTimeout(sendTimer);
     clearInterval(progressTimer);
+    clearInterval(paceTimer);
     let open = 0;
     for (const c of connections) {
       const socket = c.socket;
@@ -382,6 +499,7 @@ export function runClientWorker(channel: WorkerChannel): void {
     switch (message.type) {
       case 'init': {
         init = message;
+        framing = message.protocol === 'socketio' ? new SocketIoFraming() : undefined;
         setTimeout(() => channel.exit(3), message.hardTimeoutMs).unref();
         for (const spec of message.connections) {
           let counters = rooms.get(spec.room);
@@ -396,6 +514,12 @@ export function runClientWorker(channel: WorkerChannel): void {
             pending: new Map(),
             attemptAt: 0,
             joinSentAt: 0,
+            token: '',
+            presenceCount: 0,
+            presenceFrames: 0,
+            framesAboveThreshold: 0,
+            aboveSince: 0,
+            lastPresenceAt: 0,
           });
         }
         progressTimer = setInterval(() => {

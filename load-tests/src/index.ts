@@ -4,3 +4,6 @@ export { planScenario, SCENARIOS, SCENARIO_DEFAULTS, type ScenarioName, type Sce
 export { Histogram, type Percentiles } from './histogram.js';
 export { signHs256, verifyHs256 } from './jwt.js';
 export { startReferenceServer, type ReferenceServer } from './reference/uws-server.js';
+export { spawnServer, type SpawnedServer } from './server-process.js';
+export { sample, processGroupMembers, cpuSeconds, residentBytes, type ProcessSample } from './proc-stats.js';
+export type { ClientProtocol, PresenceStats } from './messages.js';

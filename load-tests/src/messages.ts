@@ -16,6 +16,12 @@ export interface WorkerInit {
   /** Room pattern granted in every token (`rooms` claim). */
   roomPattern: string;
   localAddress?: string;
+  /** The wire the server speaks: Lectern's JSON frames, or Socket.IO 4 (Engine.IO v4 over a WebSocket). */
+  protocol: ClientProtocol;
+  /** `presence` scenario: connections per second this process opens (0: as fast as `connectConcurrency` allows). */
+  connectRate: number;
+  /** Participants above which the server should coalesce presence (PROTOCOL.md §5). */
+  presenceThreshold: number;
   connections: ConnectionSpec[];
   intervalMs: number;
   /** Handshakes (connect → welcome → joined) in flight at once in this process. */
@@ -23,6 +29,28 @@ export interface WorkerInit {
   joinTimeoutMs: number;
   /** The worker exits on its own after this long, whatever the coordinator does. */
   hardTimeoutMs: number;
+}
+
+export type ClientProtocol = 'lectern' | 'socketio';
+
+/** Presence frames seen by the members of a room (the `presence` scenario, W4). */
+export interface PresenceStats {
+  /** Members that reported. */
+  members: number;
+  /** Members whose participant count, followed from `joined` through every presence frame, ended at `expectedCount`. */
+  rightCount: number;
+  /** The distinct participants each member should end with (every joined member). */
+  expectedCount: number;
+  /** Their final counts: how far off the others were. */
+  finalCount: HistogramSnapshot;
+  /** Presence frames (user_joined, user_left, presence_diff) received per member after its own `joined`. */
+  framesPerMember: HistogramSnapshot;
+  /** Per member, presence frames received while it knew more than the threshold present... */
+  framesAboveThreshold: HistogramSnapshot;
+  /** ...divided by the seconds from crossing the threshold to its last presence frame, ×1000. */
+  framesPerSecondAboveThresholdMilli: HistogramSnapshot;
+  /** Σ presence frames received by all members. */
+  totalFrames: number;
 }
 
 export interface WorkerStart {
@@ -76,6 +104,18 @@ export interface WorkerReport {
   staleEvents: number;
   cpuSeconds: number;
   maxRssBytes: number;
+  /** Presence accounting per member (every scenario; read for `presence`). */
+  presence: PresenceParts;
+}
+
+/** A worker's share of PresenceStats, merged by the coordinator. */
+export interface PresenceParts {
+  members: number;
+  finalCounts: number[];
+  framesPerMember: HistogramSnapshot;
+  framesAboveThreshold: HistogramSnapshot;
+  framesPerSecondAboveThresholdMilli: HistogramSnapshot;
+  totalFrames: number;
 }
 
 export type WorkerMessage =

@@ -1,6 +1,6 @@
 import { cpus, loadavg } from 'node:os';
 import { Histogram, type HistogramSnapshot, type Percentiles } from './histogram.js';
-import type { RampStats, RoomCounters, WorkerReport } from './messages.js';
+import type { ClientProtocol, PresenceStats, RampStats, RoomCounters, WorkerReport } from './messages.js';
 import type { ProcessSample } from './proc-stats.js';
 import type { Plan, ScenarioName } from './scenarios.js';
 
@@ -11,6 +11,8 @@ export interface BenchResult {
   label?: string;
   finishedAt: string;
   url: string;
+  /** The wire the clients spoke (`lectern`, or `socketio` for the Socket.IO reference). */
+  protocol?: ClientProtocol;
   /** 1-minute load average at the start and the end: other work on the machine skews every figure. */
   loadAverage: { start: number; end: number };
   cpuCount: number;
@@ -81,6 +83,8 @@ export interface BenchResult {
     unexpectedCloses: Record<string, number>;
     staleEvents: number;
   };
+  /** presence (W4): how many presence frames each member got, and whether its count ended right. */
+  presence?: PresenceStats & { threshold: number; framesPerMemberP: Percentiles; framesPerSecondAboveThresholdP: Percentiles };
   file?: string;
 }
 
@@ -89,6 +93,8 @@ export interface SummaryInput {
   runId: string;
   label: string | undefined;
   url: string;
+  protocol: ClientProtocol;
+  presenceThreshold: number;
   plan: Plan;
   processes: number;
   sourceAddresses: string[];
@@ -188,6 +194,7 @@ export function summarize(input: SummaryInput): BenchResult {
     ...(input.label ? { label: input.label } : {}),
     finishedAt: new Date().toISOString(),
     url: input.url,
+    protocol: input.protocol,
     loadAverage: { start: input.loadAverageAtStart, end: round(loadavg()[0] ?? 0, 2) },
     cpuCount: cpus().length,
     ok,
@@ -257,6 +264,41 @@ export function summarize(input: SummaryInput): BenchResult {
       unexpectedCloses: closes,
       staleEvents,
     },
+    ...(input.scenario === 'presence' ? { presence: presenceOf(reports, joined, input.presenceThreshold) } : {}),
+  };
+}
+
+function presenceOf(reports: WorkerReport[], joined: number, threshold: number): NonNullable<BenchResult['presence']> {
+  const finalCount = new Histogram();
+  const perMember = new Histogram();
+  const above = new Histogram();
+  const perSecond = new Histogram();
+  let members = 0;
+  let rightCount = 0;
+  let totalFrames = 0;
+  for (const { presence } of reports) {
+    members += presence.members;
+    totalFrames += presence.totalFrames;
+    for (const count of presence.finalCounts) {
+      finalCount.record(count);
+      if (count === joined) rightCount++;
+    }
+    perMember.merge(presence.framesPerMember);
+    above.merge(presence.framesAboveThreshold);
+    perSecond.merge(presence.framesPerSecondAboveThresholdMilli);
+  }
+  return {
+    threshold,
+    members,
+    rightCount,
+    expectedCount: joined,
+    finalCount: finalCount.snapshot(),
+    framesPerMember: perMember.snapshot(),
+    framesAboveThreshold: above.snapshot(),
+    framesPerSecondAboveThresholdMilli: perSecond.snapshot(),
+    totalFrames,
+    framesPerMemberP: perMember.percentiles(),
+    framesPerSecondAboveThresholdP: perSecond.percentiles(1000),
   };
 }
 
@@ -293,6 +335,14 @@ export function formatTable(result: BenchResult): string {
     );
   }
   rows.push(['unexpected closes', counts(result.client.unexpectedCloses)]);
+  const p = result.presence;
+  if (p) {
+    rows.push(
+      ['presence count', `${number(p.rightCount)} of ${number(p.members)} members ended with the right count (${number(p.expectedCount)})`],
+      ['presence frames', `${number(p.totalFrames)} in all; per member p50 ${p.framesPerMemberP.p50}, max ${p.framesPerMemberP.max}`],
+      [`frames/s above ${p.threshold}`, `per member p50 ${p.framesPerSecondAboveThresholdP.p50}, p99 ${p.framesPerSecondAboveThresholdP.p99}, max ${p.framesPerSecondAboveThresholdP.max}`],
+    );
+  }
   const s = result.server;
   if (s.pids.length > 0) {
     const cpu = s.cpuSeconds !== undefined

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runClientWorker } from './client-worker.js';
-import type { ConnectionSpec, CoordinatorMessage, RampStats, WorkerMessage, WorkerReport } from './messages.js';
+import type { ClientProtocol, ConnectionSpec, CoordinatorMessage, RampStats, WorkerMessage, WorkerReport } from './messages.js';
 import { processGroupMembers, sample, type ProcessSample } from './proc-stats.js';
 import { summarize, type BenchResult } from './report.js';
 import { newRunId, planScenario, type ScenarioName, type ScenarioParameters } from './scenarios.js';
@@ -32,6 +32,19 @@ export interface BenchOptions extends ScenarioParameters {
   /** Shell command that starts the server; it gets PORT and JWT_SECRET plus `serverEnv`. */
   spawnServer?: string;
   serverEnv?: Record<string, string>;
+  /** Several endpoints (gateways of one deployment): client process i connects to urls[i % n]. Overrides `url`. */
+  urls?: string[];
+  /** `lectern` (default) or `socketio`: the compare/ Socket.IO server, spoken over Engine.IO v4. */
+  protocol?: ClientProtocol;
+  /** Connections per second over all client processes (presence: connections / joinWindowSeconds). */
+  connectRate?: number;
+  /** The server's presence threshold, for the presence accounting (default 500, as Lectern's). */
+  presenceThreshold?: number;
+  /**
+   * Server pids read at each sample instead of `serverPids` (processes that come and go, such as
+   * Postgres backends). The list read after the ramp is kept for the measured window.
+   */
+  serverPidProvider?: () => number[];
   /** `auto` (default): another loopback source address per process above 25,000 connections. */
   sourceAddresses?: 'auto' | 'none' | string[];
   /** Where the JSON result goes; default load-tests/results. `false` writes nothing. */
@@ -128,13 +141,14 @@ class HardTimeout extends Error {
  */
 export async function runBenchmark(options: BenchOptions): Promise<BenchResult> {
   const log = options.log ?? (() => undefined);
-  const url = checkLoopback(options.url ?? 'ws://127.0.0.1:5000/ws');
+  const urls = (options.urls?.length ? options.urls : [options.url ?? 'ws://127.0.0.1:5000/ws']).map(checkLoopback);
+  const url = urls[0]!;
   const runId = newRunId();
   const loadAverageAtStart = Math.round((loadavg()[0] ?? 0) * 100) / 100;
   const plan = planScenario(options.scenario, options, runId);
   for (const warning of plan.warnings) log(`warning: ${warning}`);
   const durationMs = options.durationMs ?? 20_000;
-  const drainMs = options.scenario === 'idle' ? 0 : (options.drainMs ?? 2000);
+  const drainMs = options.scenario === 'idle' || options.scenario === 'presence' ? 0 : (options.drainMs ?? 2000);
   const total = plan.connections.length;
   const processes =
     options.processes ?? Math.max(1, Math.ceil(total / 10_000), total >= 1000 ? Math.min(2, cpus().length) : 1);
@@ -178,8 +192,12 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResult> 
         log,
       });
     }
-    const serverPids = (): number[] =>
-      options.serverPids?.length ? options.serverPids : server ? processGroupMembers(server.pid) : [];
+    let frozenPids: number[] | undefined;
+    const serverPids = (): number[] => {
+      if (frozenPids) return frozenPids;
+      const fixed = options.serverPids?.length ? options.serverPids : server ? processGroupMembers(server.pid) : [];
+      return options.serverPidProvider ? [...new Set([...fixed, ...options.serverPidProvider()])] : fixed;
+    };
     const before = sample(serverPids());
 
     // Ramp: every client process connects and joins its share, then says `ready`.
@@ -221,13 +239,19 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResult> 
       const client = processes === 0 ? inlineClient(handle) : forkClient(handle);
       clients.push(client);
       const localAddress = sourceAddresses[workerIndex % Math.max(1, sourceAddresses.length)];
+      const target = urls[workerIndex % urls.length]!;
+      const connectRate = options.connectRate ??
+        (plan.parameters.joinWindowSeconds > 0 ? total / plan.parameters.joinWindowSeconds : 0);
       client.send({
         type: 'init',
         workerIndex,
-        url: `${url.origin}${url.pathname}`,
+        url: `${target.origin}${target.pathname}`,
         secret: options.secret,
         roomPattern: plan.roomPattern,
         ...(localAddress ? { localAddress } : {}),
+        protocol: options.protocol ?? 'lectern',
+        connectRate: connectRate / Math.max(1, shares.length),
+        presenceThreshold: options.presenceThreshold ?? 500,
         connections,
         intervalMs: plan.intervalMs,
         connectConcurrency,
@@ -248,7 +272,9 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResult> 
 
     // Idle: let the server settle before reading its memory, so the ramp's garbage is not counted.
     if (options.scenario === 'idle') await sleep(2000);
-    const afterRamp = sample(serverPids());
+    // The same processes are read at both ends of the window, so their CPU times subtract.
+    frozenPids = serverPids();
+    const afterRamp = sample(frozenPids);
 
     // Measure, then drain: sends stop at the end of the window; deliveries still count until collect.
     phase = 'measure';
@@ -274,7 +300,9 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResult> 
       scenario: options.scenario,
       runId,
       label: options.label,
-      url: url.href,
+      url: urls.map((u) => u.href).join(' '),
+      protocol: options.protocol ?? 'lectern',
+      presenceThreshold: options.presenceThreshold ?? 500,
       plan,
       processes,
       sourceAddresses,

@@ -1,7 +1,7 @@
 import type { ConnectionSpec } from './messages.js';
 
-export type ScenarioName = 'rooms' | 'lecture' | 'burst' | 'idle';
-export const SCENARIOS: readonly ScenarioName[] = ['rooms', 'lecture', 'burst', 'idle'];
+export type ScenarioName = 'rooms' | 'lecture' | 'burst' | 'idle' | 'presence';
+export const SCENARIOS: readonly ScenarioName[] = ['rooms', 'lecture', 'burst', 'idle', 'presence'];
 
 /** Knobs a scenario reads; every one has a default in SCENARIO_DEFAULTS. */
 export interface ScenarioParameters {
@@ -15,17 +15,21 @@ export interface ScenarioParameters {
   rate?: number;
   /** Connections that send (lecture). */
   senders?: number;
+  /** Seconds over which every member joins (presence): the connect rate is connections / this. */
+  joinWindowSeconds?: number;
 }
 
 export const SCENARIO_DEFAULTS: Record<ScenarioName, Required<ScenarioParameters>> = {
   // 200 rooms × 10 members, one message every 2 s each → 1,000 msg/s in, 10,000 deliveries/s.
-  rooms: { rooms: 200, members: 10, intervalMs: 2000, connections: 0, rate: 0, senders: 0 },
+  rooms: { rooms: 200, members: 10, intervalMs: 2000, connections: 0, rate: 0, senders: 0, joinWindowSeconds: 0 },
   // One room of 2,000 receiving 20 msg/s from 4 senders (5/s each) → 40,000 deliveries/s.
-  lecture: { rooms: 1, members: 2000, intervalMs: 0, connections: 2000, rate: 20, senders: 4 },
+  lecture: { rooms: 1, members: 2000, intervalMs: 0, connections: 2000, rate: 20, senders: 4, joinWindowSeconds: 0 },
   // 5,000 msg/s over 100 rooms of 5, every member sending 10/s (under the 20/s per-connection limit).
-  burst: { rooms: 100, members: 5, intervalMs: 0, connections: 0, rate: 5000, senders: 0 },
+  burst: { rooms: 100, members: 5, intervalMs: 0, connections: 0, rate: 5000, senders: 0, joinWindowSeconds: 0 },
   // 10,000 idle connections, rooms of 10.
-  idle: { rooms: 0, members: 10, intervalMs: 0, connections: 10_000, rate: 0, senders: 0 },
+  idle: { rooms: 0, members: 10, intervalMs: 0, connections: 10_000, rate: 0, senders: 0, joinWindowSeconds: 0 },
+  // A presence storm: one room of 5,000 that everyone joins within 10 s; nobody chats.
+  presence: { rooms: 1, members: 5000, intervalMs: 0, connections: 5000, rate: 0, senders: 0, joinWindowSeconds: 10 },
 };
 
 /** PROTOCOL.md §2: 20 requests per second per connection (burst 40). */
@@ -94,6 +98,12 @@ export function planScenario(scenario: ScenarioName, given: ScenarioParameters, 
       for (let i = 0; i < p.connections; i++) {
         connections.push({ user: user(i), room: room(i % rooms), sendOffsetMs: -1 });
       }
+      break;
+    }
+    case 'presence': {
+      p.rooms = 1;
+      p.members = p.connections;
+      for (let i = 0; i < p.connections; i++) connections.push({ user: user(i), room: room(0), sendOffsetMs: -1 });
       break;
     }
     case 'lecture': {

@@ -12,7 +12,12 @@ import { verifyHs256 } from '../jwt.js';
  * Spoken: JWT in `?token=` checked at upgrade (401 otherwise), `welcome` first, `join_room` →
  * `joined`, `chat_message` → `ack` {seq} then the `chat_message` event published to the room's
  * topic (C++ fan-out, the sender included, like Lectern's gateway), `ping` → `pong`,
- * `GET /healthz`. Rooms are only a seq counter; nothing is kept.
+ * `GET /healthz`. Rooms are only a seq counter and a member list; nothing is kept.
+ *
+ * Presence the naive way, as most apps on a bare pub/sub do it: every join publishes a
+ * `user_joined` to the room and every close a `user_left` (each with its seq), and `joined`
+ * lists the participants. A storm of N joins therefore sends about N²/2 presence frames,
+ * which is what the presence storm workload (W4) compares Lectern's coalescing against.
  */
 
 export interface ReferenceServer {
@@ -24,12 +29,28 @@ interface Session {
   id: string;
   name: string;
   role: string;
+  rooms: string[];
+}
+
+interface Room {
+  seq: number;
+  /** Connections per user id. */
+  members: Map<string, { user: { id: string; name: string; role: string }; connections: number }>;
 }
 
 const encoder = new TextDecoder();
 
+function participantsOf(room: Room) {
+  return [...room.members.values()].map(({ user, connections }) => ({ ...user, connections }));
+}
+
 export function startReferenceServer(options: { port?: number; secret: string; host?: string }): Promise<ReferenceServer> {
-  const rooms = new Map<string, number>();
+  const rooms = new Map<string, Room>();
+  const roomOf = (id: string): Room => {
+    let room = rooms.get(id);
+    if (!room) rooms.set(id, (room = { seq: 0, members: new Map() }));
+    return room;
+  };
   let connectionCount = 0;
   const app = uWS.App();
   app.get('/healthz', (res) => {
@@ -52,7 +73,7 @@ export function startReferenceServer(options: { port?: number; secret: string; h
         return;
       }
       res.upgrade<Session>(
-        { id: claims.sub, name: claims.name ?? claims.sub, role: claims.role ?? 'learner' },
+        { id: claims.sub, name: claims.name ?? claims.sub, role: claims.role ?? 'learner', rooms: [] },
         key,
         protocol,
         extensions,
@@ -60,11 +81,11 @@ export function startReferenceServer(options: { port?: number; secret: string; h
       );
     },
     open: (ws) => {
-      const user = ws.getUserData();
+      const { id, name, role } = ws.getUserData();
       ws.send(JSON.stringify({
         type: 'welcome',
         connectionId: `c${++connectionCount}`,
-        user,
+        user: { id, name, role },
         protocol: 1,
         heartbeatMs: 30_000,
         limits: { maxFrameBytes: 16 * 1024, maxTextChars: 2000, maxRooms: 50, ratePerSecond: 20, burst: 40 },
@@ -90,8 +111,22 @@ export function startReferenceServer(options: { port?: number; secret: string; h
             ws.send(JSON.stringify({ type: 'error', id, code: 'bad_request', message: 'bad room id' }));
             return;
           }
+          const session = ws.getUserData();
+          const state = roomOf(room);
+          if (ws.isSubscribed(room)) {
+            ws.send(JSON.stringify({ type: 'joined', id, room, seq: state.seq, participants: participantsOf(state), session: { state: 'live', data: {}, updatedAt: 0 }, history: [] }));
+            return;
+          }
           ws.subscribe(room);
-          ws.send(JSON.stringify({ type: 'joined', id, room, seq: rooms.get(room) ?? 0, participants: [], session: { state: 'live', data: {}, updatedAt: 0 }, history: [] }));
+          session.rooms.push(room);
+          const user = { id: session.id, name: session.name, role: session.role };
+          const member = state.members.get(user.id) ?? { user, connections: 0 };
+          member.connections++;
+          state.members.set(user.id, member);
+          const seq = ++state.seq;
+          ws.send(JSON.stringify({ type: 'joined', id, room, seq, participants: participantsOf(state), session: { state: 'live', data: {}, updatedAt: 0 }, history: [] }));
+          // Everyone else in the room (ws.publish skips the sender), one frame per join.
+          ws.publish(room, JSON.stringify({ type: 'user_joined', room, seq, ts: Date.now(), user, connections: member.connections }));
           return;
         }
         case 'chat_message': {
@@ -99,8 +134,7 @@ export function startReferenceServer(options: { port?: number; secret: string; h
             ws.send(JSON.stringify({ type: 'error', id, room, code: 'not_joined', message: 'join the room first' }));
             return;
           }
-          const seq = (rooms.get(room) ?? 0) + 1;
-          rooms.set(room, seq);
+          const seq = ++roomOf(room).seq;
           ws.send(JSON.stringify({ type: 'ack', id, room, seq }));
           const user = ws.getUserData();
           app.publish(room, JSON.stringify({
@@ -115,6 +149,20 @@ export function startReferenceServer(options: { port?: number; secret: string; h
           return;
         default:
           ws.send(JSON.stringify({ type: 'error', id, code: 'unknown_type', message: 'not spoken by the reference server' }));
+      }
+    },
+    close: (ws) => {
+      const session = ws.getUserData();
+      const user = { id: session.id, name: session.name, role: session.role };
+      for (const room of session.rooms) {
+        const state = rooms.get(room);
+        const member = state?.members.get(user.id);
+        if (!state || !member) continue;
+        if (--member.connections === 0) state.members.delete(user.id);
+        const seq = ++state.seq;
+        // The closed socket is already unsubscribed: app.publish reaches the others.
+        app.publish(room, JSON.stringify({ type: 'user_left', room, seq, ts: Date.now(), user, connections: member.connections, reason: 'disconnected' }));
+        if (state.members.size === 0) rooms.delete(room);
       }
     },
   });
