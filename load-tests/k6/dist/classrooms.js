@@ -268,7 +268,7 @@ var LecternConnection = class {
     delete this.resumeFrom[room];
     if (since !== void 0 && frame.recovered === true) {
       state.lastSeq = since;
-      for (const event of frame.missed || []) this.apply(state, event);
+      for (const event of frame.missed || []) this.apply(state, event, false);
       if (state.lastSeq < head) {
         metrics.seqGaps.add(1, this.tags);
         metrics.missingEvents.add(head - state.lastSeq, this.tags);
@@ -297,7 +297,7 @@ var LecternConnection = class {
     }
     this.apply(state, frame);
   }
-  apply(state, frame) {
+  apply(state, frame, live = true) {
     const seq = frame.seq;
     const isChat = frame.type === "chat_message";
     if (seq <= state.lastSeq) {
@@ -314,7 +314,7 @@ var LecternConnection = class {
       state.chats++;
       metrics.delivered.add(1, this.tags);
       const sentAt = sentAtOf(frame.text);
-      if (sentAt === sentAt) metrics.deliveryLatency.add(Date.now() - sentAt, this.tags);
+      if (live && sentAt === sentAt) metrics.deliveryLatency.add(Date.now() - sentAt, this.tags);
     }
     if (this.handlers.onEvent) this.handlers.onEvent(this, frame);
   }

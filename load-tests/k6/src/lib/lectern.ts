@@ -393,7 +393,8 @@ export class LecternConnection {
     if (since !== undefined && frame.recovered === true) {
       // Resumed: continuity runs from the seq the client had, through `missed`, to the head.
       state.lastSeq = since;
-      for (const event of frame.missed || []) this.apply(state, event);
+      // Events from `missed` count for continuity and delivery, not for latency: they waited for the client.
+      for (const event of frame.missed || []) this.apply(state, event, false);
       if (state.lastSeq < head) {
         metrics.seqGaps.add(1, this.tags);
         metrics.missingEvents.add(head - state.lastSeq, this.tags);
@@ -429,7 +430,7 @@ export class LecternConnection {
     this.apply(state, frame);
   }
 
-  private apply(state: RoomState, frame: Frame): void {
+  private apply(state: RoomState, frame: Frame, live = true): void {
     const seq = frame.seq as number;
     const isChat = frame.type === 'chat_message';
     if (seq <= state.lastSeq) {
@@ -446,7 +447,7 @@ export class LecternConnection {
       state.chats++;
       metrics.delivered.add(1, this.tags);
       const sentAt = sentAtOf(frame.text);
-      if (sentAt === sentAt) metrics.deliveryLatency.add(Date.now() - sentAt, this.tags);
+      if (live && sentAt === sentAt) metrics.deliveryLatency.add(Date.now() - sentAt, this.tags);
     }
     if (this.handlers.onEvent) this.handlers.onEvent(this, frame);
   }
