@@ -72,6 +72,7 @@ export class GatewayLeases {
   private subscription: Subscription | undefined;
   private timer: NodeJS.Timeout | undefined;
   private listeningSince = 0;
+  private lastCheck = 0;
   private readonly options: GatewayLeaseOptions;
   private readonly now: () => number;
   /** Gateways declared down (metrics). */
@@ -94,6 +95,7 @@ export class GatewayLeases {
       this.announced(announcement);
     });
     this.listeningSince = this.now();
+    this.lastCheck = this.listeningSince;
     this.timer = setInterval(() => this.check(), this.options.checkEveryMs);
     this.timer.unref();
   }
@@ -122,6 +124,15 @@ export class GatewayLeases {
   check(): void {
     const now = this.now();
     const { leaseMs } = this.options;
+    // A stall of this process (a blocked event loop, a GC pause, CPU starvation) is not the
+    // gateways' silence: their announcements are waiting in our socket. Time we were not
+    // checking does not count against any lease.
+    const stalled = now - this.lastCheck - 2 * this.options.checkEveryMs;
+    this.lastCheck = now;
+    if (stalled > 0 && this.timer !== undefined) {
+      for (const lease of this.leases.values()) lease.lastSeen += stalled;
+      this.listeningSince += stalled;
+    }
     for (const [gateway, lease] of this.leases) {
       // Rooms not announced for a while were left: forget them.
       for (const [room, seen] of lease.rooms) if (now - seen > 2 * leaseMs) lease.rooms.delete(room);
