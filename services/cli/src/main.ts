@@ -63,8 +63,12 @@ async function main(argv: string[]): Promise<void> {
             const token = mintToken(running.devSecret, { sub: 'dev-instructor', name: 'Dev Instructor', role: 'instructor', rooms: ['*'] }, 12 * 3600);
             process.stdout.write(
               `\nLectern is running on http://localhost:${port}  (development: JWT_SECRET is not set, a random one is in use)\n` +
+                `  Sign in to the demo app:  http://localhost:${port}/   (pick a name and a role)\n` +
+                `  Connection test page:     http://localhost:${port}/test\n` +
                 `  WebSocket with a ready-made instructor token (12 h):\n  ws://localhost:${port}/ws?token=${token}\n\n`,
             );
+          } else {
+            process.stdout.write(`\nLectern is running on http://localhost:${port}\n`);
           }
         },
       );
