@@ -28,7 +28,7 @@ describe.runIf(available)('a Lectern cluster under faults', () => {
     await cluster.startRooms(0);
     await cluster.startRooms(1);
     await cluster.startGateway(0);
-    await cluster.startGateway(2);
+    await cluster.startGateway(2, { LECTERN_GATEWAY_ID: 'gwtwo' });
     await until(async () => (await cluster.shares()).join() === '32,32', 15_000, 'two rooms processes share the shards');
     const rooms = Array.from({ length: 20 }, (_, i) => `cl-${process.pid}-${i}`);
     workload = new Workload(cluster, rooms, 5);
@@ -88,29 +88,46 @@ describe.runIf(available)('a Lectern cluster under faults', () => {
     expect((await cluster.shares()).join()).toBe('32,32');
   });
 
-  it('kill -9 a gateway: its members resume on the other; the rest see their user_left (timeout) within 15 s', async () => {
+  it('kill -9 a gateway, restart it under the same name: members resume anywhere; the dead connections get user_left (timeout) within 15 s, the new ones stay', async () => {
     workload.startLoad(500);
     await sleep(1000);
     const dead = cluster.gateways[1]!;
     const port = new URL(dead.url).port;
-    const orphans = workload.members.filter((member) => new URL(member.gatewayUrl).port === port).map((member) => member.connectionId);
+    const orphanMembers = workload.members.filter((member) => new URL(member.gatewayUrl).port === port);
+    const orphans = orphanMembers.map((member) => member.connectionId);
     expect(orphans.length).toBeGreaterThan(0);
+    expect(orphans.every((id) => id.startsWith('gwtwo'))).toBe(true);
     const killedAt = Date.now();
     await dead.child.kill('SIGKILL');
-    await until(
-      async () => {
-        const rows = await cluster.query<{ connection: string }>(
-          `select meta->>'connection' as connection from "${cluster.schema}".room_events where type = 'user_left' and data->>'reason' = 'timeout'`,
-        );
-        const timedOut = new Set(rows.map((row) => row.connection));
-        return orphans.every((id) => timedOut.has(id));
-      },
-      15_000,
-      'user_left (timeout) for every connection of the dead gateway',
-    );
+    // Same LECTERN_GATEWAY_ID: a fresh lease id all the same, so it cannot keep the old
+    // incarnation's connections alive, nor collide with their ids.
+    const restarted = await cluster.startGateway(0, { LECTERN_GATEWAY_ID: 'gwtwo' });
+    // The dead gateway's members went to the survivor at once; send them back to the new one.
+    for (const member of orphanMembers) member.moveTo(restarted.url);
+    const timedOutConnections = async () =>
+      new Set(
+        (
+          await cluster.query<{ connection: string }>(
+            `select meta->>'connection' as connection from "${cluster.schema}".room_events where type = 'user_left' and data->>'reason' = 'timeout'`,
+          )
+        ).map((row) => row.connection),
+      );
+    await until(async () => {
+      const timedOut = await timedOutConnections();
+      return orphans.every((id) => timedOut.has(id));
+    }, 15_000, 'user_left (timeout) for every connection of the dead gateway');
     figures.gateway_kill = { timeoutEventsAfterMs: Date.now() - killedAt, connections: orphans.length };
     await settleAndCheck('gateway_kill');
     expect(workload.members.every((member) => new URL(member.gatewayUrl).port !== port)).toBe(true);
+    const restartedPort = new URL(cluster.gateways[2]!.url).port;
+    const onRestarted = workload.members.filter((member) => new URL(member.gatewayUrl).port === restartedPort);
+    expect(onRestarted.length).toBeGreaterThan(0);
+    for (const member of onRestarted) {
+      expect(member.connectionId.startsWith('gwtwo')).toBe(true);
+      expect(orphans).not.toContain(member.connectionId);
+    }
+    const timedOut = await timedOutConnections();
+    expect(workload.members.filter((member) => timedOut.has(member.connectionId)).map((member) => member.connectionId)).toEqual([]);
   });
 
   it('Postgres gone for 10 s: appends answer unavailable, nothing unacked is logged as acked, all recovers', async () => {

@@ -344,6 +344,7 @@ export class Member {
   private gatewayIndex: number;
   connectionId = '';
   gatewayUrl = '';
+  private preferred: string | undefined;
 
   constructor(
     readonly id: string,
@@ -363,7 +364,9 @@ export class Member {
     if (this.stopped) return;
     const urls = this.cluster.liveGatewayUrls();
     if (urls.length === 0) throw new Error('no live gateway');
-    const url = urls[this.gatewayIndex % urls.length]!;
+    const preferred = this.preferred;
+    this.preferred = undefined;
+    const url = preferred !== undefined && urls.includes(preferred) ? preferred : urls[this.gatewayIndex % urls.length]!;
     this.gatewayUrl = url;
     const ws = new WebSocket(`${url}?token=${token({ sub: this.id, rooms: ['*'] })}`);
     this.ws = ws;
@@ -389,6 +392,12 @@ export class Member {
       if (this.stopped) return;
       this.connect().catch(() => this.reconnectSoon());
     }, 100 + Math.random() * 200);
+  }
+
+  /** Drops the socket and resumes on the gateway at `url`. */
+  moveTo(url: string): void {
+    this.preferred = url;
+    this.ws?.terminate();
   }
 
   /** Drops the socket and resumes elsewhere (a gap was seen). */

@@ -33,6 +33,8 @@ export interface ActorEnvironment {
   now(): number;
   options: RoomsOptions;
   logger: Logger;
+  /** An append of this room hit the `(room_id, seq)` fence: another writer has it (ownership re-checks). */
+  onFenced?(room: string): void;
 }
 
 interface PendingJoin {
@@ -355,6 +357,7 @@ export class RoomActor {
       { room: this.id, err, dropped: this.pipeline.length },
       conflict ? 'another writer appended to this room: reloading' : 'append failed: reloading the room',
     );
+    if (conflict) this.env.onFenced?.(this.id);
     const answer = UNAVAILABLE(conflict ? 'the room moved; retry' : 'the event log is unavailable; retry');
     // Every waiting command is answered once, in seq order. A join sits both in the pipeline
     // and in a barrier (or the deferred list, where it stays after its event committed).

@@ -46,6 +46,7 @@ export async function startRoomsService(deps: RoomsServiceDeps): Promise<RoomsSe
   const { bus, store, logger } = deps;
   const options: RoomsOptions = { ...DEFAULT_ROOMS_OPTIONS, ...deps.options };
   const subjects = bus.subjects;
+  let ownership: ShardOwnership | undefined;
   const host = new ActorHost({
     store,
     options,
@@ -54,6 +55,9 @@ export async function startRoomsService(deps: RoomsServiceDeps): Promise<RoomsSe
     publish(room, fromSeq, seq, frame) {
       bus.publish(subjects.events(room), encodeEventMessage(fromSeq, seq, frame));
     },
+    // Another writer appended to one of our rooms: do we still hold its shard's lock? If
+    // not, the next ownership check stops serving the shard (the actor reloaded meanwhile).
+    onFenced: () => ownership?.poke(),
   });
 
   const shardCount = subjects.shardCount;
@@ -84,7 +88,6 @@ export async function startRoomsService(deps: RoomsServiceDeps): Promise<RoomsSe
   };
 
   const processId = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  let ownership: ShardOwnership | undefined;
   let nudges: Subscription | undefined;
   if (deps.ownership !== undefined) {
     const created = new ShardOwnership({
