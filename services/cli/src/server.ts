@@ -142,7 +142,8 @@ export async function startRoomsProcess(config: Config, logger: Logger = createL
   const rooms = await startRoomsService({ bus, store, logger: logger.child({ service: 'rooms' }), options: config.rooms, ...roomsSharing(config) });
   const stopStats = logAppendStats(store, logger.child({ service: 'rooms' }));
   const metrics = createRoomsMetrics({ store, activeRooms: () => rooms.host.activeRooms, service: rooms }, { defaultMetrics: true });
-  const metricsServer = config.metricsPort === undefined ? undefined : await startMetricsServer(metrics.registry, config.metricsHost, config.metricsPort);
+  const ready = async () => bus.isConnected() && (rooms.ownership?.connected ?? true) && (await store.ping().then(() => true, () => false));
+  const metricsServer = config.metricsPort === undefined ? undefined : await startMetricsServer(metrics.registry, config.metricsHost, config.metricsPort, ready);
   if (metricsServer !== undefined) logger.info({ port: metricsServer.port }, 'rooms metrics listening on /metrics');
   return {
     rooms,

@@ -100,11 +100,27 @@ export function createRoomsMetrics(sources: RoomsMetricsSources, options: { defa
   return { registry, close: unsubscribe };
 }
 
-/** A small HTTP listener for `GET /metrics` (anything else 404). Bind it privately. */
-export async function startMetricsServer(registry: Registry, host: string, port: number): Promise<{ port: number; close(): Promise<void> }> {
+/**
+ * A small HTTP listener for `GET /metrics`, and `GET /healthz` / `GET /readyz` (200 when
+ * `ready` says so, else 503) for orchestrators' probes. Anything else 404. Bind it privately.
+ */
+export async function startMetricsServer(registry: Registry, host: string, port: number, ready?: () => Promise<boolean>): Promise<{ port: number; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
-    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"not_found","message":"only GET /metrics here"}}');
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method === 'GET' && path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    if (req.method === 'GET' && path === '/readyz') {
+      (ready ?? (async () => true))().then(
+        (ok) => (ok ? res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ready"}') : notReady()),
+        () => notReady(),
+      );
+      const notReady = () => res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":{"code":"unavailable","message":"not ready: the bus, the event log or the shard locks are not reachable"}}');
+      return;
+    }
+    if (req.method !== 'GET' || path !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"not_found","message":"only GET /metrics, /healthz and /readyz here"}}');
       return;
     }
     registry.metrics().then(

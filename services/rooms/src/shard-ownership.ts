@@ -132,6 +132,11 @@ export class ShardOwnership {
     void this.tick();
   }
 
+  /** Whether the lock session is up (readiness). */
+  get connected(): boolean {
+    return this.client !== undefined;
+  }
+
   /** Resolves when no tick is running (tests). */
   async settled(): Promise<void> {
     while (this.ticking !== undefined) await this.ticking;
