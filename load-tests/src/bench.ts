@@ -12,7 +12,7 @@ export { formatTable, type BenchResult } from './report.js';
 const USAGE = `usage: node load-tests/dist/bench.js <${SCENARIOS.join('|')}> [flags]
 
   --url URL                 ws://127.0.0.1:5000/ws (loopback only); comma-separated: several
-                            gateways, client process i connects to the (i mod n)-th
+                            gateways, used in turn by the connections
   --protocol P              lectern (default) | socketio (the compare/ Socket.IO server)
   --secret S                HS256 secret (default: $JWT_SECRET)
   --duration SECONDS        measured window (default 20; idle: how long connections are held)

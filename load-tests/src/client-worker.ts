@@ -98,6 +98,8 @@ interface Connection {
   joined: boolean;
   nextMessage: number;
   token: string;
+  /** Its place in this process's list: picks its endpoint among several gateways. */
+  index: number;
   /** Send time by request id, until the ack (or error) answers it. */
   pending: Map<number, number>;
   attemptAt: number;
@@ -317,7 +319,8 @@ export function runClientWorker(channel: WorkerChannel): void {
     connection.token = token;
     if (firstAttemptAt === 0) firstAttemptAt = connection.attemptAt;
     // Socket.IO takes the token in its CONNECT packet (`auth`), after Engine.IO's open.
-    const address = framing ? framing.url(config.url) : `${config.url}?token=${token}`;
+    const base = config.urls[connection.index % config.urls.length]!;
+    const address = framing ? framing.url(base) : `${base}?token=${token}`;
     const socket = new WebSocket(address, {
       perMessageDeflate: false,
       skipUTF8Validation: true,
@@ -515,6 +518,7 @@ export function runClientWorker(channel: WorkerChannel): void {
             attemptAt: 0,
             joinSentAt: 0,
             token: '',
+            index: connections.length,
             presenceCount: 0,
             presenceFrames: 0,
             framesAboveThreshold: 0,

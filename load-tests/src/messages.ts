@@ -11,7 +11,8 @@ export interface ConnectionSpec {
 export interface WorkerInit {
   type: 'init';
   workerIndex: number;
-  url: string;
+  /** Endpoints; connection i of this process goes to urls[i % urls.length] (several gateways). */
+  urls: string[];
   secret: string;
   /** Room pattern granted in every token (`rooms` claim). */
   roomPattern: string;

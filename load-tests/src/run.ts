@@ -32,7 +32,7 @@ export interface BenchOptions extends ScenarioParameters {
   /** Shell command that starts the server; it gets PORT and JWT_SECRET plus `serverEnv`. */
   spawnServer?: string;
   serverEnv?: Record<string, string>;
-  /** Several endpoints (gateways of one deployment): client process i connects to urls[i % n]. Overrides `url`. */
+  /** Several endpoints (gateways of one deployment), used in turn by each process's connections. Overrides `url`. */
   urls?: string[];
   /** `lectern` (default) or `socketio`: the compare/ Socket.IO server, spoken over Engine.IO v4. */
   protocol?: ClientProtocol;
@@ -239,13 +239,12 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResult> 
       const client = processes === 0 ? inlineClient(handle) : forkClient(handle);
       clients.push(client);
       const localAddress = sourceAddresses[workerIndex % Math.max(1, sourceAddresses.length)];
-      const target = urls[workerIndex % urls.length]!;
       const connectRate = options.connectRate ??
         (plan.parameters.joinWindowSeconds > 0 ? total / plan.parameters.joinWindowSeconds : 0);
       client.send({
         type: 'init',
         workerIndex,
-        url: `${target.origin}${target.pathname}`,
+        urls: urls.map((u) => `${u.origin}${u.pathname}`),
         secret: options.secret,
         roomPattern: plan.roomPattern,
         ...(localAddress ? { localAddress } : {}),

@@ -44,7 +44,14 @@ function accepting(port: number): Promise<boolean> {
 
 export async function spawnServer(
   command: string,
-  options: { port: number; env: NodeJS.ProcessEnv; readyTimeoutMs: number; log?: (line: string) => void },
+  options: {
+    port: number;
+    env: NodeJS.ProcessEnv;
+    readyTimeoutMs: number;
+    log?: (line: string) => void;
+    /** Called as soon as the process exists, before it is ready: lets a caller stop it if interrupted meanwhile. */
+    onSpawn?: (server: SpawnedServer) => void;
+  },
 ): Promise<SpawnedServer> {
   const child: ChildProcess = spawn('sh', ['-c', command], {
     env: options.env,
@@ -72,6 +79,7 @@ export async function spawnServer(
     clearTimeout(timer);
   };
 
+  options.onSpawn?.({ pid, stop });
   const deadline = Date.now() + options.readyTimeoutMs;
   let useHealthz = true;
   for (;;) {

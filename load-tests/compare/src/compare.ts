@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import { runBenchmark, type BenchResult } from '@lectern/load-tests';
-import { NatsPostgres, startTarget, TARGETS, type RunningTarget, type TargetName } from './targets.js';
+import { NatsPostgres, startTarget, stopAllServers, TARGETS, type RunningTarget, type TargetName } from './targets.js';
 import { planSteps, WORKLOADS, type Step, type WorkloadName } from './workloads.js';
 import { summarizeProfile } from './profile-summary.js';
 import { rowOf, type CompareRow, type CompareSummary } from './rows.js';
@@ -32,7 +32,8 @@ const USAGE = `usage: node load-tests/compare/dist/compare.js [flags]
   --port N                   first port (default 5400)
   --out DIR                  default load-tests/compare/results/<timestamp>
   --database NAME            Postgres database for lectern-nats-pg (default lectern_compare; dropped and recreated)
-  --nats-port N              the nats-server started for lectern-nats-pg (default 4333)`;
+  --nats-port N              the nats-server started for lectern-nats-pg (default 4333)
+  --gateways N               at least N gateways for lectern-nats-pg (default: 1, or one per 15,000 connections)`;
 
 const packageDir = fileURLToPath(new URL('../../', import.meta.url));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -72,6 +73,7 @@ async function main(): Promise<number> {
       out: { type: 'string' },
       database: { type: 'string' },
       'nats-port': { type: 'string' },
+      gateways: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -90,6 +92,7 @@ async function main(): Promise<number> {
   const out = values.out ?? join(packageDir, 'compare/results', new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19));
   mkdirSync(out, { recursive: true });
   const steps = planSteps({ scale, durationSeconds, workloads });
+  if (values.gateways) for (const step of steps) step.gateways = Math.max(step.gateways, Number(values.gateways));
 
   const command = `node load-tests/compare/dist/compare.js ${process.argv.slice(2).join(' ')}`.trim();
   const summary: CompareSummary = {
@@ -114,6 +117,8 @@ async function main(): Promise<number> {
     stopping = true;
     await running?.stop();
     await backends?.stop();
+    // Servers still starting (not yet handed to `running`).
+    await stopAllServers();
   };
   const interrupted = () => {
     log('interrupted: stopping every server');

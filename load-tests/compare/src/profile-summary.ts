@@ -28,7 +28,9 @@ export function areaOf(url: string, functionName: string): string {
     if (functionName === '(program)') return 'native (program)';
     return functionName.startsWith('(') ? functionName : 'native';
   }
-  if (url.startsWith('node:')) return `node internals`;
+  if (url.startsWith('node:')) return 'node internals';
+  // The only WebAssembly in Lectern's process is PGlite's Postgres.
+  if (url.startsWith('wasm://')) return 'WebAssembly (PGlite)';
   const ours = /\/(services|libs)\/([^/]+)\//.exec(url);
   if (ours && !url.includes('/node_modules/')) return `@lectern/${ours[2]}`;
   const dependency = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url.slice(url.lastIndexOf('/node_modules/')));

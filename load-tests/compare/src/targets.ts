@@ -58,6 +58,32 @@ export const LECTERN_BENCH_ENV: Record<string, string> = {
   LECTERN_PRESENCE_THRESHOLD: '500',
 };
 
+/** Every server process group started and not yet stopped: an interrupt stops them all, even mid-start. */
+const started = new Set<SpawnedServer>();
+
+/** Starts a server whose stop is registered from the moment its process exists. */
+async function track(command: string, options: Parameters<typeof spawnServer>[1]): Promise<SpawnedServer> {
+  let spawned: SpawnedServer | undefined;
+  const server = await spawnServer(command, { ...options, onSpawn: (s) => started.add((spawned = s)) }).catch((error: unknown) => {
+    if (spawned) started.delete(spawned);
+    throw error;
+  });
+  const registered = spawned ?? server;
+  return {
+    pid: server.pid,
+    stop: async (graceMs?: number) => {
+      await server.stop(graceMs);
+      started.delete(registered);
+    },
+  };
+}
+
+/** Stops whatever is still running (Ctrl-C, a hard timeout). */
+export async function stopAllServers(): Promise<void> {
+  await Promise.all([...started].map((server) => server.stop()));
+  started.clear();
+}
+
 const node = (profileDir?: string) => (profileDir ? `exec node --cpu-prof --cpu-prof-dir=${profileDir}` : 'exec node');
 
 /** The shared backends of `lectern-nats-pg`: one nats-server of our own, one database of our own. */
@@ -80,7 +106,7 @@ export class NatsPostgres {
     psql(`drop database if exists ${this.database} with (force)`);
     psql(`create database ${this.database}`);
     execFileSync('node', [cli, 'migrate'], { env: { ...process.env, DATABASE_URL: this.databaseUrl, LOG_LEVEL: 'warn' }, stdio: 'pipe' });
-    this.nats = await spawnServer(`exec nats-server -a 127.0.0.1 -p ${this.natsPort}`, {
+    this.nats = await track(`exec nats-server -a 127.0.0.1 -p ${this.natsPort}`, {
       port: this.natsPort,
       env: process.env,
       readyTimeoutMs: 10_000,
@@ -129,7 +155,7 @@ export async function startTarget(name: TargetName, options: StartOptions, backe
   const log = options.log;
   const env = (extra: Record<string, string>) => ({ ...process.env, JWT_SECRET: options.secret, ...extra, ...options.lecternEnv });
   const spawn = (command: string, port: number, extra: Record<string, string>) =>
-    spawnServer(command, { port, env: env({ PORT: String(port), ...extra }), readyTimeoutMs: 90_000, ...(log ? { log } : {}) });
+    track(command, { port, env: env({ PORT: String(port), ...extra }), readyTimeoutMs: 90_000, ...(log ? { log } : {}) });
   const url = (port: number) => `ws://127.0.0.1:${port}/ws`;
 
   switch (name) {
