@@ -41,6 +41,33 @@ const COUNT_KEY = Buffer.from('"count":');
 const QUOTE = 34;
 const COLON = 58;
 
+const ROOM_KEY = Buffer.from('"room":"');
+const PARTICIPANTS_KEY = Buffer.from('"participants":[');
+const SESSION_KEY = Buffer.from('],"session"');
+
+/**
+ * `room`, `seq` and the number of participants of a `joined` frame, from its bytes. Lectern and
+ * both references write `room`, `seq`, `participants` first, in that order, and each participant
+ * carries `"connections":` once.
+ */
+function scanJoined(data: Buffer): { room?: string; seq?: number; participants: number } {
+  const roomAt = data.indexOf(ROOM_KEY);
+  const roomEnd = roomAt < 0 ? -1 : data.indexOf(QUOTE, roomAt + ROOM_KEY.length);
+  const seq = integerAfter(data, SEQ_KEY);
+  const listAt = data.indexOf(PARTICIPANTS_KEY);
+  let participants = 0;
+  if (listAt >= 0) {
+    let end = data.indexOf(SESSION_KEY, listAt);
+    if (end < 0) end = data.length;
+    for (let at = data.indexOf(CONNECTIONS_KEY, listAt); at >= 0 && at < end; at = data.indexOf(CONNECTIONS_KEY, at + 1)) participants++;
+  }
+  return {
+    ...(roomEnd > 0 ? { room: data.toString('utf8', roomAt + ROOM_KEY.length, roomEnd) } : {}),
+    ...(seq >= 0 ? { seq } : {}),
+    participants,
+  };
+}
+
 /** Reads the unsigned integer whose digits start at `from`; -1 when there is none. */
 function readInteger(buffer: Buffer, from: number): number {
   let value = 0;
@@ -251,7 +278,8 @@ export function runClientWorker(channel: WorkerChannel): void {
         return;
       case 'joined': {
         const config = init!;
-        const frame = parse<{ room?: string; seq?: number; participants?: unknown[] }>(data);
+        // Scanned, not parsed: in a presence storm every `joined` lists thousands of participants.
+        const frame = scanJoined(data);
         if (frame.room !== connection.spec.room || connection.joined) return;
         connection.joined = true;
         clearTimeout(connection.joinTimer);
@@ -260,7 +288,7 @@ export function runClientWorker(channel: WorkerChannel): void {
         joinLatency.record((lastJoinedAt - connection.joinSentAt) * 1000);
         // Events can race the snapshot; continuity starts at the snapshot's seq.
         connection.lastSeq = typeof frame.seq === 'number' ? frame.seq : 0;
-        connection.presenceCount = Array.isArray(frame.participants) ? frame.participants.length : 0;
+        connection.presenceCount = frame.participants;
         if (connection.presenceCount > config.presenceThreshold) connection.aboveSince = now();
         for (const seq of connection.early.sort((a, b) => a - b)) applySeq(connection, seq, seq, false);
         connection.early = [];
