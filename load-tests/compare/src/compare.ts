@@ -24,6 +24,7 @@ const USAGE = `usage: node load-tests/compare/dist/compare.js [flags]
   --workloads W1,W2,W3,W4    which workloads (default all)
   --targets LIST             ${TARGETS.join(',')} (default all)
   --rounds N                 every step N times per target (default 1)
+  --once W3,W4               workloads run in the first round only (long ramps)
   --scale X                  multiply every size (0.1 for a smoke run; default 1)
   --duration SECONDS         measured window of W1/W2 (default 15)
   --profile STEP             after the runs, run STEP once more against Lectern on NATS + Postgres
@@ -65,6 +66,7 @@ async function main(): Promise<number> {
       workloads: { type: 'string' },
       targets: { type: 'string' },
       rounds: { type: 'string' },
+      once: { type: 'string' },
       scale: { type: 'string' },
       duration: { type: 'string' },
       profile: { type: 'string' },
@@ -86,6 +88,7 @@ async function main(): Promise<number> {
   const targets = (values.targets?.split(',') ?? TARGETS) as TargetName[];
   for (const t of targets) if (!TARGETS.includes(t)) throw new Error(`unknown target ${t}: ${TARGETS.join(', ')}`);
   const rounds = Number(values.rounds ?? 1);
+  const once = new Set(values.once?.split(',') ?? []);
   const scale = Number(values.scale ?? 1);
   const durationSeconds = Number(values.duration ?? 15);
   const basePort = Number(values.port ?? 5400);
@@ -132,6 +135,7 @@ async function main(): Promise<number> {
     let rotation = 0;
     for (let round = 1; round <= rounds; round++) {
       for (const step of steps) {
+        if (round > 1 && once.has(step.workload)) continue;
         // Alternate: each step starts with the next target, so none always runs first (or last).
         const order = targets.map((_, i) => targets[(i + rotation) % targets.length]!);
         rotation++;

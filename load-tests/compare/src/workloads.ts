@@ -41,7 +41,7 @@ export function planSteps(options: { scale: number; durationSeconds: number; wor
         id: `W1-${rate}`,
         workload: 'W1',
         title: `W1 one room of ${n(2000)}, ${rate} msg/s`,
-        bench: { scenario: 'lecture', connections: n(2000), rate, senders, durationMs: duration, drainMs: 5000 },
+        bench: { scenario: 'lecture', connections: n(2000), rate, senders, durationMs: duration, drainMs: 5000, hardTimeoutMs: duration + 150_000 },
       });
     }
   }
@@ -61,7 +61,11 @@ export function planSteps(options: { scale: number; durationSeconds: number; wor
         id: `W3-${connections}`,
         workload: 'W3',
         title: `W3 ${connections.toLocaleString('en-US')} idle connections`,
-        bench: { scenario: 'idle', connections, members: 10, durationMs: 10_000, connectConcurrency: 200, joinTimeoutMs: 60_000 },
+        bench: {
+          scenario: 'idle', connections, members: 10, durationMs: 10_000, connectConcurrency: 200, joinTimeoutMs: 60_000,
+          // A slow ramp is a result, not a hang: allow 200 connections/s and a minute more.
+          hardTimeoutMs: (connections / 200) * 1000 + 60_000,
+        },
         gateways: Math.ceil(connections / 15_000),
         skip: tooMany ? { lectern: reason, socketio: reason, uws: reason } : {},
       });
@@ -72,7 +76,8 @@ export function planSteps(options: { scale: number; durationSeconds: number; wor
       id: 'W4',
       workload: 'W4',
       title: `W4 presence storm: ${n(5000)} join one room within 10 s`,
-      bench: { scenario: 'presence', connections: n(5000), joinWindowSeconds: 10, durationMs: 5000, connectConcurrency: 1000, joinTimeoutMs: 60_000 },
+      // The references send N²/2 presence frames: give the storm two minutes before calling it failed.
+      bench: { scenario: 'presence', connections: n(5000), joinWindowSeconds: 10, durationMs: 5000, connectConcurrency: 1000, joinTimeoutMs: 90_000, hardTimeoutMs: 180_000 },
     });
   }
   return steps;
