@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,8 +27,8 @@ const USAGE = `usage: node load-tests/compare/dist/compare.js [flags]
   --once W3,W4               workloads run in the first round only (long ramps)
   --scale X                  multiply every size (0.1 for a smoke run; default 1)
   --duration SECONDS         measured window of W1/W2 (default 15)
-  --profile STEP             after the runs, run STEP once more against Lectern on NATS + Postgres
-                             under node --cpu-prof and summarize where the time goes (e.g. W1-200)
+  --profile STEP[,STEP]      after the runs, run each STEP once more against Lectern on NATS + Postgres
+                             under node --cpu-prof and summarize where the time goes (e.g. W1-200,W2)
   --profile-target T         lectern-nats-pg (default) or lectern
   --port N                   first port (default 5400)
   --out DIR                  default load-tests/compare/results/<timestamp>
@@ -153,18 +153,31 @@ async function main(): Promise<number> {
         }
       }
     }
-    if (values.profile) {
-      const step = steps.find((s) => s.id === values.profile);
-      if (!step) throw new Error(`--profile ${values.profile}: no such step in this run (${steps.map((s) => s.id).join(', ')})`);
+    for (const profiled of values.profile?.split(',') ?? []) {
+      const step = steps.find((s) => s.id === profiled);
+      if (!step) throw new Error(`--profile ${profiled}: no such step in this run (${steps.map((s) => s.id).join(', ')})`);
       const target = (values['profile-target'] ?? 'lectern-nats-pg') as TargetName;
-      const profileDir = join(out, 'profile');
+      const profileDir = join(out, `profile-${step.id}`);
       mkdirSync(profileDir, { recursive: true });
       const row = await runOne(step, target, 0, { secret, basePort, out, backends, cpuProfileDir: profileDir, onStart: (r) => (running = r) });
       running = undefined;
       row.profiled = true;
       summary.rows.push(row);
       const files = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(profileDir, f));
-      summary.profile = { step: step.id, target, files: files.map((f) => f.slice(out.length + 1)), summaries: files.map((f) => summarizeProfile(f)) };
+      // Only the measured window (W4: the storm), not the start-up.
+      const result = row.file ? (JSON.parse(readFileSync(join(out, row.file), 'utf8')) as BenchResult) : undefined;
+      const samples = result?.server.samples;
+      const window = samples && row.stoppedAt
+        ? step.workload === 'W4' || step.workload === 'W3'
+          ? { fromMs: samples.before!.at, toMs: samples.afterRamp!.at, exitedAtMs: row.stoppedAt }
+          : { fromMs: samples.windowStart!.at, toMs: samples.windowEnd!.at, exitedAtMs: row.stoppedAt }
+        : undefined;
+      (summary.profiles ??= []).push({
+        step: step.id,
+        target,
+        files: files.map((f) => f.slice(out.length + 1)),
+        summaries: files.map((f) => summarizeProfile(f, window)),
+      });
       save();
     }
   } finally {
@@ -194,6 +207,8 @@ async function runOne(
   const loadAverageBefore = Math.round((loadavg()[0] ?? 0) * 100) / 100;
   log(`${step.id} × ${target} (round ${round}), load average ${loadAverageBefore}`);
   let running: RunningTarget | undefined;
+  let stoppedAt = 0;
+  let row: CompareRow;
   try {
     running = await startTarget(
       target,
@@ -226,14 +241,18 @@ async function runOne(
     });
     log(`  ${result.ok ? 'clean' : 'NOT CLEAN'}: ${result.messages.deliveriesPerSecond} deliveries/s, p99 ${result.latencyMs.p99} ms, ` +
       `${result.ramp.joined}/${result.ramp.planned} joined, server ${result.server.cpuSeconds ?? '-'} CPU-s`);
-    return rowOf(step, target, round, result, loadAverageBefore, context.out);
+    row = rowOf(step, target, round, result, loadAverageBefore, context.out);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     log(`  failed: ${message}`);
-    return { step: step.id, workload: step.workload, target, round, failed: message, loadAverage: { start: loadAverageBefore, end: Math.round((loadavg()[0] ?? 0) * 100) / 100 } };
+    row = { step: step.id, workload: step.workload, target, round, failed: message, loadAverage: { start: loadAverageBefore, end: Math.round((loadavg()[0] ?? 0) * 100) / 100 } };
   } finally {
     await running?.stop();
+    stoppedAt = Date.now();
   }
+  // When the profiled processes exited: ties the profile's clock to the result's epoch times.
+  if (context.cpuProfileDir) row.stoppedAt = stoppedAt;
+  return row;
 }
 
 main().then(

@@ -38,8 +38,33 @@ export function areaOf(url: string, functionName: string): string {
   return url.replace(/^file:\/\//, '');
 }
 
-export function summarizeProfile(file: string, top = 25): ProfileSummary {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; startTime: number; endTime: number; samples?: number[] };
+/**
+ * `window`: only the samples taken between `fromMs` and `toMs` (epoch ms), given that the
+ * process exited (the profile's `endTime`) at `exitedAtMs`, give or take a few ms.
+ */
+export function summarizeProfile(file: string, window?: { fromMs: number; toMs: number; exitedAtMs: number }, top = 25): ProfileSummary {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as {
+    nodes: ProfileNode[];
+    startTime: number;
+    endTime: number;
+    samples?: number[];
+    timeDeltas?: number[];
+  };
+  if (window && profile.samples && profile.timeDeltas) {
+    // Recount hits from the samples inside the window (profile clock: µs, ending at endTime).
+    const offsetUs = window.exitedAtMs * 1000 - profile.endTime;
+    const from = window.fromMs * 1000 - offsetUs;
+    const to = window.toMs * 1000 - offsetUs;
+    const hits = new Map<number, number>();
+    let t = profile.startTime;
+    for (let i = 0; i < profile.samples.length; i++) {
+      t += profile.timeDeltas[i] ?? 0;
+      if (t >= from && t <= to) hits.set(profile.samples[i]!, (hits.get(profile.samples[i]!) ?? 0) + 1);
+    }
+    for (const node of profile.nodes) node.hitCount = hits.get(node.id) ?? 0;
+    profile.startTime = Math.max(profile.startTime, from);
+    profile.endTime = Math.min(profile.endTime, to);
+  }
   const totalSamples = profile.nodes.reduce((n, node) => n + (node.hitCount ?? 0), 0);
   const totalMs = (profile.endTime - profile.startTime) / 1000;
   const msPerSample = totalSamples > 0 ? totalMs / totalSamples : 0;

@@ -257,10 +257,12 @@ export function renderResults(runDir: string, chartsDir = join(packageDir, 'comp
   out.push('');
 
   // ---- profile
-  if (summary.profile) {
-    out.push(`## Where Lectern's time goes (\`node --cpu-prof\`, ${summary.profile.step} on ${SHORT[summary.profile.target]})`);
+  for (const profile of summary.profiles ?? []) {
+    out.push(`## Where Lectern's time goes (\`node --cpu-prof\`, ${profile.step} on ${SHORT[profile.target]})`);
     out.push('');
-    for (const s of summary.profile.summaries as ProfileSummary[]) {
+    out.push('Self time in each node process of Lectern during the measured window (W3, W4: the ramp), by area and by function.');
+    out.push('');
+    for (const s of profile.summaries as ProfileSummary[]) {
       out.push(`\`${relative(runDir, s.file)}\`: ${num(s.busyMs / 1000, 1)} s busy of ${num(s.totalMs / 1000, 1)} s profiled.`);
       out.push('');
       out.push('| area | self ms | share of busy |');

@@ -12,6 +12,8 @@ export interface CompareRow {
   skipped?: string;
   failed?: string;
   profiled?: boolean;
+  /** Epoch ms when a profiled run's server processes had exited. */
+  stoppedAt?: number;
   ok?: boolean;
   /** The harness's JSON, relative to the summary. */
   file?: string;
@@ -62,7 +64,7 @@ export interface CompareSummary {
   rounds: number;
   steps: Array<{ id: string; workload: WorkloadName; title: string }>;
   rows: CompareRow[];
-  profile?: { step: string; target: TargetName; files: string[]; summaries: unknown[] };
+  profiles?: Array<{ step: string; target: TargetName; files: string[]; summaries: unknown[] }>;
 }
 
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
