@@ -216,6 +216,7 @@ async function runOne(
         secret: context.secret,
         port,
         gateways: target === 'lectern-nats-pg' ? step.gateways : 1,
+        distributed: target === 'lectern-nats-pg' && step.distributed === true,
         lecternEnv: { LECTERN_PRESENCE_THRESHOLD: String(step.presenceThreshold) },
         ...(context.cpuProfileDir ? { cpuProfileDir: context.cpuProfileDir } : {}),
         log,

@@ -29,6 +29,8 @@ export interface StartOptions {
   port: number;
   /** Gateways (Lectern on NATS + Postgres only): more than one means `lectern rooms` + N × `lectern gateway`. */
   gateways?: number;
+  /** `lectern rooms` + `lectern gateway` even for one gateway, so the gateway's memory is its own. */
+  distributed?: boolean;
   /** `node --cpu-prof` into this directory (Lectern only). */
   cpuProfileDir?: string;
   /** More environment for Lectern (over LECTERN_BENCH_ENV). */
@@ -186,7 +188,7 @@ export async function startTarget(name: TargetName, options: StartOptions, backe
       const servers: SpawnedServer[] = [];
       const gatewayServers: SpawnedServer[] = [];
       try {
-        if (gateways === 1) {
+        if (gateways === 1 && !options.distributed) {
           const server = await spawn(`${node(options.cpuProfileDir)} ${cli} start`, options.port, backendEnv);
           servers.push(server);
           gatewayServers.push(server);

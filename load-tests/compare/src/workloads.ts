@@ -16,6 +16,8 @@ export interface Step {
   bench: Omit<BenchOptions, 'secret' | 'url' | 'urls' | 'protocol' | 'serverPidProvider'>;
   /** Lectern on NATS + Postgres needs this many gateways for the connection count. */
   gateways: number;
+  /** Lectern on NATS + Postgres as `lectern rooms` + gateways (W3: the gateways' memory on its own). */
+  distributed?: boolean;
   /** Targets that cannot run this step here, and why. */
   skip: Partial<Record<TargetName, string>>;
   /** Presence threshold the Lectern servers run with (scaled with the room in smoke runs). */
@@ -67,6 +69,7 @@ export function planSteps(options: { scale: number; durationSeconds: number; wor
           hardTimeoutMs: (connections / 200) * 1000 + 60_000,
         },
         gateways: Math.ceil(connections / 15_000),
+        distributed: true,
         skip: tooMany ? { lectern: reason, socketio: reason, uws: reason } : {},
       });
     }
