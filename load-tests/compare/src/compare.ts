@@ -29,7 +29,7 @@ const USAGE = `usage: node load-tests/compare/dist/compare.js [flags]
   --duration SECONDS         measured window of W1/W2 (default 15)
   --profile STEP[,STEP]      after the runs, run each STEP once more against Lectern on NATS + Postgres
                              under node --cpu-prof and summarize where the time goes (e.g. W1-200,W2)
-  --profile-target T         lectern-nats-pg (default) or lectern
+  --profile-target T[,T]     lectern-nats-pg (default), lectern, or both
   --port N                   first port (default 5400)
   --out DIR                  default load-tests/compare/results/<timestamp>
   --database NAME            Postgres database for lectern-nats-pg (default lectern_compare; dropped and recreated)
@@ -153,11 +153,11 @@ async function main(): Promise<number> {
         }
       }
     }
-    for (const profiled of values.profile?.split(',') ?? []) {
+    const profileTargets = (values['profile-target'] ?? 'lectern-nats-pg').split(',') as TargetName[];
+    for (const [profiled, target] of (values.profile?.split(',') ?? []).flatMap((p) => profileTargets.map((t) => [p, t] as const))) {
       const step = steps.find((s) => s.id === profiled);
       if (!step) throw new Error(`--profile ${profiled}: no such step in this run (${steps.map((s) => s.id).join(', ')})`);
-      const target = (values['profile-target'] ?? 'lectern-nats-pg') as TargetName;
-      const profileDir = join(out, `profile-${step.id}`);
+      const profileDir = join(out, `profile-${step.id}-${target}`);
       mkdirSync(profileDir, { recursive: true });
       const row = await runOne(step, target, 0, { secret, basePort, out, backends, cpuProfileDir: profileDir, onStart: (r) => (running = r) });
       running = undefined;
