@@ -27,6 +27,12 @@ export interface RoomsServiceDeps {
   leases?: Partial<GatewayLeaseOptions>;
   /** How long a hand-off waits for a shard's in-flight commits before snapshotting anyway. */
   handoffTimeoutMs?: number;
+  /**
+   * Cut from the bus this long (commands cannot reach it), a process leaves the shard share so
+   * the others serve its shards; it rejoins once reconnected. Default 5 s: above the NATS
+   * client's 2 s reconnect wait, so a node failover does not move shards.
+   */
+  busGraceMs?: number;
 }
 
 export interface RoomsService {
@@ -89,6 +95,7 @@ export async function startRoomsService(deps: RoomsServiceDeps): Promise<RoomsSe
 
   const processId = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   let nudges: Subscription | undefined;
+  let stopWatchingBus = () => undefined as void;
   if (deps.ownership !== undefined) {
     const created = new ShardOwnership({
       connectionString: deps.ownership.connectionString,
@@ -109,6 +116,17 @@ export async function startRoomsService(deps: RoomsServiceDeps): Promise<RoomsSe
     });
     ownership = created;
     await created.start();
+    let cutOff: NodeJS.Timeout | undefined;
+    stopWatchingBus = bus.onStatus((status) => {
+      if ((status.type === 'disconnected' || status.type === 'stale') && cutOff === undefined) {
+        cutOff = setTimeout(() => void created.suspend(), deps.busGraceMs ?? 5000);
+        cutOff.unref();
+      } else if (status.type === 'reconnected') {
+        if (cutOff !== undefined) clearTimeout(cutOff);
+        cutOff = undefined;
+        created.resume();
+      }
+    });
   } else {
     for (let shard = 0; shard < shardCount; shard++) await serve(shard);
   }
@@ -124,6 +142,7 @@ export async function startRoomsService(deps: RoomsServiceDeps): Promise<RoomsSe
     ownedShards: () => [...subscriptions.keys()].sort((a, b) => a - b),
     async stop(timeoutMs = 5000) {
       leases.stop();
+      stopWatchingBus();
       nudges?.unsubscribe();
       // Each owned shard: stop its commands, drain, snapshot, unlock — the peers take it over.
       await ownership?.stop();

@@ -109,6 +109,13 @@ describe.runIf(postgres)('shard ownership (Postgres advisory locks)', () => {
     await until(() => a.ownedShards().length === 0 || c.ownedShards().length === 16, 5000, 'a drops its shards');
     await until(() => disjointCover([a, c]) && a.ownedShards().length === 8, 15_000, 'a rejoins');
     expect(a.ownership!.counters.lost).toBeGreaterThan(0);
+
+    // A process cut from its bus leaves the share; back on it, it rejoins.
+    await a.ownership!.suspend();
+    expect(a.ownedShards()).toEqual([]);
+    await until(() => c.ownedShards().length === 16, 10_000, 'c takes the suspended shards');
+    a.ownership!.resume();
+    await until(() => disjointCover([a, c]) && a.ownedShards().length === 8, 15_000, 'a rejoins after resume');
     expect(await store.readRoom(room, 0, 10)).toHaveLength(2);
   });
 

@@ -105,6 +105,7 @@ export class ShardOwnership {
   private ticking: Promise<void> | undefined;
   private again = false;
   private stopped = false;
+  private suspended = false;
   private readonly freeSince = new Map<number, number>();
 
   constructor(private readonly deps: ShardOwnershipDeps) {}
@@ -182,7 +183,7 @@ export class ShardOwnership {
     for (const shard of shards) {
       this.deps.release(shard, 'lost').catch((releaseErr: unknown) => this.deps.logger.warn({ err: releaseErr, shard }, 'dropping a lost shard failed'));
     }
-    if (this.stopped) return;
+    if (this.stopped || this.suspended) return;
     this.deps.nudge?.();
     this.reconnectLater();
   }
@@ -191,7 +192,7 @@ export class ShardOwnership {
     if (this.stopped || this.reconnectTimer !== undefined) return;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
-      if (this.stopped) return;
+      if (this.stopped || this.suspended) return;
       this.connect().then(
         () => this.poke(),
         (err: unknown) => {
@@ -332,6 +333,42 @@ export class ShardOwnership {
       }),
     );
     this.deps.logger.info({ shards: shards.length, ms: Date.now() - started }, 'shards handed off');
+  }
+
+  /**
+   * Leaves the share for now (this process cannot serve: its bus is down): hands every shard
+   * off and ends the lock session, membership included, so the peers divide the shards among
+   * themselves. `resume` joins again.
+   */
+  async suspend(): Promise<void> {
+    if (this.suspended || this.stopped) return;
+    this.suspended = true;
+    // Taken now: a `resume` during the drain opens a new session, which must survive this.
+    const client = this.client;
+    this.client = undefined;
+    await this.settled().catch(() => undefined);
+    const shards = [...this.owned];
+    this.owned.clear();
+    await Promise.all(shards.map((shard) => this.deps.release(shard, 'handoff').catch(() => undefined)));
+    this.counters.handedOff += shards.length;
+    if (client !== undefined) {
+      client.removeAllListeners('end');
+      client.on('error', () => undefined);
+      await client.end().catch(() => undefined);
+    }
+    this.deps.logger.warn({ shards: shards.length }, 'left the shard share until this process can serve again');
+  }
+
+  resume(): void {
+    if (!this.suspended || this.stopped) return;
+    this.suspended = false;
+    this.connect().then(
+      () => this.poke(),
+      (err: unknown) => {
+        this.deps.logger.warn({ err }, 'rejoining the shard share failed; retrying');
+        this.reconnectLater();
+      },
+    );
   }
 
   /** Stops serving every shard (drain + snapshot), then ends the session: peers take over. */
