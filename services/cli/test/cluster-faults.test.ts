@@ -86,6 +86,7 @@ describe.runIf(available)('a Lectern cluster under faults', () => {
     figures.nats_node = { ...(figures.nats_node as object), recoveredMs: Date.now() - started };
     // Both processes that were on it are alive and serving again.
     expect((await cluster.shares()).join()).toBe('32,32');
+    expect((await fetch(`http://127.0.0.1:${cluster.gateways[1]!.port}/readyz`)).status).toBe(200);
   });
 
   it('kill -9 a gateway, restart it under the same name: members resume anywhere; the dead connections get user_left (timeout) within 15 s, the new ones stay', async () => {

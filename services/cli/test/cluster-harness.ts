@@ -611,6 +611,11 @@ export class Workload {
       });
     }
     for (const [mid, at] of midAt) if (at.count > 1) problems.push(`mid ${mid} logged ${at.count} times`);
+    // The correlation id follows every member's command from the gateway into the log.
+    const withoutCid = await this.cluster.query<{ n: string }>(
+      `select count(*) as n from "${this.cluster.schema}".room_events where meta ? 'connection' and not meta ? 'cid'`,
+    );
+    if (Number(withoutCid[0]!.n) > 0) problems.push(`${withoutCid[0]!.n} events of members' commands have no correlation id in meta`);
     for (const member of this.members) {
       for (const [mid, ack] of member.acked) {
         const at = midAt.get(mid);
