@@ -83,7 +83,13 @@ export async function startRoomsService(deps: RoomsServiceDeps): Promise<RoomsSe
   };
   const serve = async (shard: number) => {
     if (subscriptions.has(shard)) return;
-    subscriptions.set(shard, await bus.subscribe(subjects.shardCommands(shard), onCommand));
+    const subscription = await bus.subscribe(subjects.shardCommands(shard), onCommand);
+    // The lock may have gone while the subscription was being set up (a lost session).
+    if (ownership !== undefined && !ownership.owned.has(shard)) {
+      subscription.unsubscribe();
+      throw new Error(`shard ${shard} was lost while subscribing`);
+    }
+    subscriptions.set(shard, subscription);
   };
   const handoffTimeoutMs = deps.handoffTimeoutMs ?? 5000;
   const unserve = async (shard: number, mode: ReleaseMode) => {
