@@ -45,6 +45,14 @@ export class Subjects {
   user(userId: string): string {
     return `${this.prefix}.user.${Buffer.from(userId, 'utf8').toString('hex')}`;
   }
+  /** Wildcard for every user's subject: what a gateway subscribes to, once. */
+  users(): string {
+    return `${this.prefix}.user.*`;
+  }
+  /** The user id of a `user(...)` subject. */
+  userOf(subject: string): string {
+    return Buffer.from(subject.slice(subject.lastIndexOf('.') + 1), 'hex').toString('utf8');
+  }
   gatewayAnnounce(): string {
     return `${this.prefix}.gw.announce`;
   }

@@ -1,12 +1,15 @@
 /**
  * Ephemeral notifications for one user (PROTOCOL.md §5, `POST /v1/users/{user}/notifications`).
  * The HTTP API publishes the encoded `notification` frame (no `room`, no `seq`) on the user's
- * bus subject; every gateway subscribes to the subjects of the users it has sockets for and
- * hands the bytes to uWS, which delivers them to that user's local sockets (a uWS topic per
- * user). One bus subscription per user present here, dropped with their last socket.
+ * bus subject; every gateway holds ONE wildcard subscription to all users' subjects and hands
+ * the bytes to uWS, which delivers them to that user's local sockets (a uWS topic per user;
+ * publishing to a topic nobody here subscribes to costs next to nothing).
  *
- * At most once: a socket opened while the subscription is being set up can miss a
- * notification published in that instant, as a socket that is offline misses it.
+ * One subscription per gateway instead of one per user present: a subscription per user cost
+ * several KiB of gateway memory per connection (nats.js subscription state, server interest),
+ * more than the socket itself. Notifications are rare, so every gateway seeing every one is cheap.
+ *
+ * At most once: a socket that is not open when the notification is published misses it.
  */
 import type { UserRef } from '@lectern/protocol';
 import type { Bus, Subscription } from '@lectern/bus';
@@ -17,28 +20,37 @@ import type { TemplatedApp, WebSocket } from './uws.js';
 /** uWS topic of a user's sockets; `:` cannot occur in a room id, so it never meets a room topic. */
 export const userTopic = (userId: string): string => `user:${userId}`;
 
-interface Present {
-  sockets: number;
-  subscription: Promise<Subscription | undefined>;
-}
-
 export class UserNotifications implements GatewayObserver {
-  readonly #users = new Map<string, Present>();
+  readonly #sockets = new Map<string, number>();
   #app: TemplatedApp | undefined;
+  #subscription: Promise<Subscription | undefined> | undefined;
 
   constructor(
     private readonly bus: Bus,
     private readonly logger: Logger,
   ) {}
 
-  /** The app to publish on; set once the gateway's app exists (its `routes` hook). */
+  /** The app to publish on; set once the gateway's app exists (its `routes` hook). Subscribes. */
   attach(app: TemplatedApp): void {
     this.#app = app;
+    this.#subscription ??= this.bus
+      .subscribe(this.bus.subjects.users(), (message) => {
+        this.#app?.publish(userTopic(this.bus.subjects.userOf(message.subject)), message.data, false);
+      })
+      .catch((err: unknown) => {
+        this.logger.warn({ err }, 'subscribing to user notifications failed');
+        return undefined;
+      });
   }
 
-  /** Users with a bus subscription here (tests, metrics). */
+  /** Resolves once the wildcard subscription is live (tests). */
+  async ready(): Promise<void> {
+    await this.#subscription;
+  }
+
+  /** Users with a socket here (tests, metrics). */
   get size(): number {
-    return this.#users.size;
+    return this.#sockets.size;
   }
 
   /** Publishes an encoded `notification` frame to every socket of `userId`, on every gateway. */
@@ -47,30 +59,15 @@ export class UserNotifications implements GatewayObserver {
   }
 
   opened(ws: WebSocket<unknown>, _connectionId: string, user: UserRef): void {
-    const topic = userTopic(user.id);
-    ws.subscribe(topic);
-    const present = this.#users.get(user.id);
-    if (present !== undefined) {
-      present.sockets++;
-      return;
-    }
-    const subscription = this.bus
-      .subscribe(this.bus.subjects.user(user.id), (message) => {
-        this.#app?.publish(topic, message.data, false);
-      })
-      .catch((err: unknown) => {
-        this.logger.warn({ err, user: user.id }, 'subscribing to user notifications failed');
-        return undefined;
-      });
-    this.#users.set(user.id, { sockets: 1, subscription });
+    ws.subscribe(userTopic(user.id));
+    this.#sockets.set(user.id, (this.#sockets.get(user.id) ?? 0) + 1);
   }
 
   closed(_connectionId: string, user: UserRef): void {
-    const present = this.#users.get(user.id);
-    if (present === undefined) return;
-    if (--present.sockets > 0) return;
-    this.#users.delete(user.id);
-    void present.subscription.then((subscription) => subscription?.unsubscribe());
+    const sockets = this.#sockets.get(user.id);
+    if (sockets === undefined) return;
+    if (sockets > 1) this.#sockets.set(user.id, sockets - 1);
+    else this.#sockets.delete(user.id);
   }
 
   frameIn(): void {}
