@@ -7,7 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { backends, startServer, TestClient, token, uniqueRoom, type TestServer } from './context.js';
 
 const HEARTBEAT_MS = 4000;
-const SEND_BUFFER_BYTES = 256 * 1024;
+// Large enough that the test's own busy reader and flooder (same process) never look slow.
+const SEND_BUFFER_BYTES = 1024 * 1024;
 
 function rawSocket(client: TestClient): Socket {
   return (client.ws as unknown as { _socket: Socket })._socket;
@@ -26,10 +27,11 @@ for (const backend of await backends()) {
       server = await startServer(backend, {
         LECTERN_HEARTBEAT_MS: String(HEARTBEAT_MS),
         LECTERN_SEND_BUFFER_BYTES: String(SEND_BUFFER_BYTES),
-        // The flooder of the slow-consumer test must outrun a stalled socket quickly, yet not
-        // so fast that uWS' buffer passes its hard cap between two sweeps (§9).
-        LECTERN_RATE_PER_SECOND: '150',
-        LECTERN_RATE_BURST: '150',
+        // The slow-consumer test paces its own flood (about 200 msg/s: fast enough to outrun a
+        // stalled socket, slow enough that uWS' buffer does not pass its hard cap between two
+        // sweeps, §9); the limit only has to stay out of its way, or the flooder is closed 4029.
+        LECTERN_RATE_PER_SECOND: '1000',
+        LECTERN_RATE_BURST: '1000',
       });
     });
     afterAll(async () => {
@@ -92,7 +94,8 @@ for (const backend of await backends()) {
       rawSocket(slow).pause();
 
       const text = '😀'.repeat(2000); // 8 KB of UTF-8 per frame
-      const slowLeft = reader.waitFor((f) => f.type === 'user_left' && f.user.id === 'slow', 20_000);
+      // Generous: on a loaded 2-core machine the kernel's socket buffers take a while to fill.
+      const slowLeft = reader.waitFor((f) => f.type === 'user_left' && f.user.id === 'slow', 60_000);
       let sent = 0;
       let acked = 0;
       let done = false;
@@ -108,13 +111,12 @@ for (const backend of await backends()) {
         sent += wave.length;
         const answers = await Promise.all(wave);
         acked += answers.filter((a) => a.type === 'ack').length;
-        const limited = answers.find((a) => a.code === 'rate_limited');
-        if (limited !== undefined) await new Promise((resolve) => setTimeout(resolve, limited.retryAfterMs));
+        await new Promise((resolve) => setTimeout(resolve, 50));
       }
       const left = await slowLeft;
       expect(left).toMatchObject({ reason: 'disconnected', connections: 0 });
       expect(acked).toBeGreaterThan(0);
-      expect(await slow.closed(20_000)).toBe(4008);
+      expect(await slow.closed(30_000)).toBe(4008);
 
       // The reader got every event, in order, and the server still answers everyone.
       const last = await flooder.request({ type: 'chat_message', room, text: 'still here' });
@@ -123,6 +125,6 @@ for (const backend of await backends()) {
       expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => seqs[0]! + i));
       expect(reader.closeCode).toBeUndefined();
       expect(flooder.closeCode).toBeUndefined();
-    }, 40_000);
+    }, 120_000);
   });
 }
