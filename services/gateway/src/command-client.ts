@@ -11,9 +11,12 @@ import type { Logger } from 'pino';
 const encoder = new TextEncoder();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function unavailable(message: string, retryAfterMs = 500): DecodedReply {
+/** A reply, and whether the owner may have acted on the command although no answer came. */
+export type CommandOutcome = DecodedReply & { outcomeUnknown?: boolean };
+
+export function unavailable(message: string, retryAfterMs = 500, outcomeUnknown = false): CommandOutcome {
   const reply: CommandReply = { ok: false, code: 'unavailable', message, retryAfterMs };
-  return { reply, tail: undefined };
+  return outcomeUnknown ? { reply, tail: undefined, outcomeUnknown } : { reply, tail: undefined };
 }
 
 export class CommandClient {
@@ -40,7 +43,7 @@ export class CommandClient {
     private readonly noOwnerRetries: number,
   ) {}
 
-  async send(command: RoomCommand): Promise<DecodedReply> {
+  async send(command: RoomCommand): Promise<CommandOutcome> {
     const subject = this.bus.subjects.command(command.room);
     const data = encoder.encode(JSON.stringify(command));
     for (let attempt = 0; ; attempt++) {
@@ -52,7 +55,7 @@ export class CommandClient {
           continue;
         }
         if (isBusError(err, 'no_responders')) return unavailable('no rooms process owns this room right now; retry');
-        if (isBusError(err, 'timeout')) return unavailable('the room did not answer in time; retry');
+        if (isBusError(err, 'timeout')) return unavailable('the room did not answer in time; retry', 500, true);
         if (isBusError(err)) return unavailable('the bus is unavailable; retry');
         this.logger.error({ err, room: command.room, kind: command.kind, cid: command.cid }, 'command failed');
         return { reply: { ok: false, code: 'internal', message: 'internal error' }, tail: undefined };

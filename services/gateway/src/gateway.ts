@@ -18,6 +18,7 @@ import {
   type LeaveRoomFrame,
   type LiveSessionUpdateFrame,
   type RefreshTokenFrame,
+  type RoomCommand,
   type UserRef,
 } from '@lectern/protocol';
 import type { Principal, Verifier } from '@lectern/auth';
@@ -142,18 +143,22 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     return `${connection.id}.${++connection.requests}`;
   }
 
+  function leaveCommand(connection: Connection, room: string, reason: LeaveReason): RoomCommand {
+    return {
+      kind: 'leave',
+      room,
+      cid: nextCid(connection),
+      connection: { id: connection.id, gateway: options.gatewayId },
+      user: connection.user,
+      reason,
+    };
+  }
+
   /** Tells the owner this connection left; retried, because a lost leave is a ghost in the room. */
   async function leaveOnOwner(connection: Connection, room: string, reason: LeaveReason): Promise<CommandReply> {
     let reply: CommandReply = { ok: false, code: 'unavailable', message: 'not sent' };
     for (let attempt = 0; attempt < 5; attempt++) {
-      ({ reply } = await commands.send({
-        kind: 'leave',
-        room,
-        cid: nextCid(connection),
-        connection: { id: connection.id, gateway: options.gatewayId },
-        user: connection.user,
-        reason,
-      }));
+      ({ reply } = await commands.send(leaveCommand(connection, room, reason)));
       if (reply.ok || reply.code !== 'unavailable') return reply;
       await sleep(100 * 2 ** attempt);
     }
@@ -187,7 +192,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       send(ws, errorFrame('unavailable', 'the bus is unavailable; retry', { id, room, retryAfterMs: 500 }));
       return;
     }
-    const { reply, tail } = await commands.send({
+    const { reply, tail, outcomeUnknown } = await commands.send({
       kind: 'join',
       room,
       cid: nextCid(connection),
@@ -201,6 +206,11 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       topics.release(room);
       if (reply.ok) logger.error({ room }, 'join reply without state');
       else if (!connection.closed) sendReplyError(ws, reply, id, room);
+      // The owner may have applied a join whose answer timed out: undo it, or the room keeps a
+      // participant no socket stands for. One attempt, no retry: commands of one gateway to one
+      // room keep their order on the bus, so a join the client retries after this error lands
+      // after the leave; a retried leave could land after that join and undo it.
+      if (outcomeUnknown === true && !rejoin) void commands.send(leaveCommand(connection, room, 'disconnected'));
       return;
     }
     if (connection.closed) {
