@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeEventMessage, decodeReply, encodeEventMessage, encodeReply } from './internal-codec.js';
+import { decodeEventMessage, decodeReply, encodeEventMessage, encodeReply, encodeReplyWithTail } from './internal-codec.js';
 
 describe('internal codec', () => {
   it('round-trips a reply without tail', () => {
@@ -19,5 +19,10 @@ describe('internal codec', () => {
     expect(m.fromSeq).toBe(12345678890);
     expect(m.seq).toBe(12345678901);
     expect(new TextDecoder().decode(m.frame)).toBe(frame);
+  });
+  it('builds the same bytes from a tail given in chunks', () => {
+    const enc = new TextEncoder();
+    const chunks = [enc.encode('"room":"r","participants":[{"name":"Zoë"}]'), enc.encode(',"recovered":true}')];
+    expect(encodeReplyWithTail({ ok: true, seq: 3 }, chunks)).toEqual(encodeReply({ ok: true, seq: 3 }, '"room":"r","participants":[{"name":"Zoë"}],"recovered":true}'));
   });
 });

@@ -20,6 +20,24 @@ export function encodeReply(reply: CommandReply, tail?: string): Uint8Array {
   return encoder.encode(tail === undefined ? header : `${header}\n${tail}`);
 }
 
+/**
+ * The same format, with the tail given as byte chunks: a tail shared by many replies (the
+ * room state of joins answered together) is encoded to UTF-8 once, not once per reply.
+ */
+export function encodeReplyWithTail(reply: CommandReply, tail: readonly Uint8Array[]): Uint8Array {
+  const header = encoder.encode(`${JSON.stringify(reply)}\n`);
+  let length = header.length;
+  for (const chunk of tail) length += chunk.length;
+  const out = new Uint8Array(length);
+  out.set(header, 0);
+  let offset = header.length;
+  for (const chunk of tail) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
 export interface DecodedReply {
   reply: CommandReply;
   /** Raw bytes after the header line, if any. */

@@ -10,6 +10,7 @@
 import {
   encodeEvent,
   encodeReply,
+  encodeReplyWithTail,
   eventFields,
   decodeStoredEvent,
   type CommandReply,
@@ -57,12 +58,16 @@ interface Entry {
  * state as of `seq` (computed when the barrier was set, when the decided head was `seq`).
  */
 interface JoinBarrier {
+  /** `fragment` as UTF-8, made once for all the joins of the barrier (it can be large). */
+  fragmentBytes?: Uint8Array;
   seq: number;
   fragment: string;
   joins: PendingJoin[];
 }
 
 const PAGE = 1000;
+const textEncoder = new TextEncoder();
+const CLOSING_BRACE = textEncoder.encode('}');
 const UNAVAILABLE = (message: string): Uint8Array => encodeReply({ ok: false, code: 'unavailable', message, retryAfterMs: 200 });
 
 export function toLoggedEvent(stored: StoredEvent): LoggedEvent {
@@ -278,7 +283,7 @@ export class RoomActor {
       const barrier = this.barriers.shift()!;
       // Cut any pending diff here: the newcomers' stream starts at barrier.seq + 1.
       this.coalescer!.flush(now);
-      for (const join of barrier.joins) this.answerJoin(join, barrier.seq, barrier.fragment);
+      for (const join of barrier.joins) this.answerJoin(join, barrier);
     }
   }
 
@@ -312,20 +317,23 @@ export class RoomActor {
     );
   }
 
-  private answerJoin(join: PendingJoin, seq: number, fragment: string): void {
+  private answerJoin(join: PendingJoin, barrier: JoinBarrier): void {
+    const { seq } = barrier;
+    const state = (barrier.fragmentBytes ??= textEncoder.encode(barrier.fragment));
     const since = join.command.since;
     if (since === undefined) {
-      join.respond(encodeReply({ ok: true, seq }, `${fragment}}`));
+      join.respond(encodeReplyWithTail({ ok: true, seq }, [state, CLOSING_BRACE]));
       return;
     }
     this.missed(since, seq).then(
-      (missed) => join.respond(encodeReply({ ok: true, seq }, `${fragment}${missed}}`)),
+      (missed) => join.respond(encodeReplyWithTail({ ok: true, seq }, [state, textEncoder.encode(`${missed}}`)])),
       (err: unknown) => {
         this.env.logger.warn({ room: this.id, err }, 'reading missed events failed');
         join.respond(UNAVAILABLE('the event log is unavailable; retry'));
       },
     );
   }
+
 
   /** `,"missed":[...],"recovered":true` when every event in (since, seq] can be sent, else `,"recovered":false`. */
   private async missed(since: number, seq: number): Promise<string> {
