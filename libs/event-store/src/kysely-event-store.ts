@@ -9,7 +9,7 @@ import type {
   Snapshot,
   StoredEvent,
 } from './event-store.js';
-import { allPages, readAll, roomPages, type EventLogReader, type FeedEvent, type PageOptions } from './log-reader.js';
+import { allPages, readAll, roomPages, toStoredEvent, type EventLogReader, type FeedEvent, type PageOptions } from './log-reader.js';
 import { migrateToLatest } from './migrations/index.js';
 import type { EventStoreDatabase } from './schema.js';
 import { unavailable } from './store-errors.js';
@@ -69,16 +69,7 @@ export class KyselyEventStore implements GroupCommitEventStore, EventLogReader {
         .orderBy('seq')
         .limit(limit)
         .execute();
-      return rows.map((row) => ({
-        room: row.room_id,
-        position: String(row.position),
-        seq: row.seq,
-        type: row.type,
-        ts: Number(row.ts),
-        data: row.data as Record<string, unknown>,
-        meta: row.meta as Record<string, unknown>,
-        frame: row.frame,
-      }));
+      return rows.map(toStoredEvent);
     } catch (err) {
       throw unavailable('reading a room', err);
     }

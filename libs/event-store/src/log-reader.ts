@@ -87,24 +87,38 @@ async function allPage(db: Db, afterPosition: string, limit: number, columns: 'f
   return cut < 0 ? rows : rows.slice(0, cut);
 }
 
+/** A full `room_events` row as the drivers return it (pg: int8 as string; PGlite: number). */
+export interface FullRow {
+  position: string | number | bigint;
+  room_id: string;
+  seq: number;
+  type: string;
+  ts: string | number | bigint;
+  data: unknown;
+  meta: unknown;
+  frame: string;
+}
+
+/** The one mapping from a row to a `StoredEvent`, for room reads and the global feed alike. */
+export function toStoredEvent(row: FullRow): StoredEvent {
+  return {
+    room: row.room_id,
+    position: String(row.position),
+    seq: row.seq,
+    type: row.type,
+    ts: Number(row.ts),
+    data: row.data as Record<string, unknown>,
+    meta: row.meta as Record<string, unknown>,
+    frame: row.frame,
+  };
+}
+
 export async function readAll(db: Db, afterPosition: string | number | bigint, limit: number): Promise<StoredEvent[]> {
   const after = checkPosition(afterPosition);
   checkCount('limit', limit, 1);
   try {
     const rows = await allPage(db, after, limit, 'full');
-    return rows.map((row) => {
-      const full = row as typeof row & { type: string; ts: string; data: unknown; meta: unknown };
-      return {
-        room: full.room_id,
-        position: String(full.position),
-        seq: full.seq,
-        type: full.type,
-        ts: Number(full.ts),
-        data: full.data as Record<string, unknown>,
-        meta: full.meta as Record<string, unknown>,
-        frame: full.frame,
-      };
-    });
+    return rows.map((row) => toStoredEvent(row as typeof row & FullRow));
   } catch (err) {
     throw unavailable('reading the global feed', err);
   }
