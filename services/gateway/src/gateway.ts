@@ -143,15 +143,18 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     return `${connection.id}.${++connection.requests}`;
   }
 
-  function leaveCommand(connection: Connection, room: string, reason: LeaveReason): RoomCommand {
+  /** What every command of a connection carries: room, correlation id, connection, identity. */
+  function envelope(connection: Connection, room: string) {
     return {
-      kind: 'leave',
       room,
       cid: nextCid(connection),
       connection: { id: connection.id, gateway: options.gatewayId },
       user: connection.user,
-      reason,
     };
+  }
+
+  function leaveCommand(connection: Connection, room: string, reason: LeaveReason): RoomCommand {
+    return { kind: 'leave', ...envelope(connection, room), reason };
   }
 
   /** Tells the owner this connection left; retried, because a lost leave is a ghost in the room. */
@@ -194,10 +197,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     }
     const { reply, tail, outcomeUnknown } = await commands.send({
       kind: 'join',
-      room,
-      cid: nextCid(connection),
-      connection: { id: connection.id, gateway: options.gatewayId },
-      user: connection.user,
+      ...envelope(connection, room),
       ...(frame.since === undefined ? {} : { since: frame.since }),
     });
     connection.joining.delete(room);
@@ -254,10 +254,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     }
     const { reply } = await commands.send({
       kind: 'chat',
-      room,
-      cid: nextCid(connection),
-      connection: { id: connection.id, gateway: options.gatewayId },
-      user: connection.user,
+      ...envelope(connection, room),
       text: frame.text,
       ...(frame.mid === undefined ? {} : { mid: frame.mid }),
     });
@@ -274,10 +271,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     }
     const { reply } = await commands.send({
       kind: 'session_update',
-      room,
-      cid: nextCid(connection),
-      connection: { id: connection.id, gateway: options.gatewayId },
-      user: connection.user,
+      ...envelope(connection, room),
       ...(frame.state === undefined ? {} : { state: frame.state }),
       ...(frame.data === undefined ? {} : { data: frame.data }),
     });
