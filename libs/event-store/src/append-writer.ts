@@ -37,6 +37,24 @@ export function createBatchWriter(db: Kysely<EventStoreDatabase>): WriteBatch {
     let pending = batch.map((_, index) => index);
     let transactions = 0;
 
+    // The common case, one round trip: the whole flush as one autocommitted statement that
+    // takes the global append lock itself and aborts itself on any conflict (see fastStatement).
+    const plan = planCalls(batch);
+    if (plan.claimedEarlier.size === 0 && plan.items.length <= MAX_ROWS_PER_STATEMENT) {
+      transactions += 1;
+      try {
+        await fastStatement(plan.items).execute(db);
+        return { outcomes, transactions };
+      } catch (err) {
+        // A conflict rolled the statement back: the transactional path below finds whose.
+        // Any other failure is handled there too, on a second try.
+        if (!isAppendConflict(err) && !isRefusedByDatabase(err)) {
+          const failure = unavailable('appending', err);
+          return { outcomes: outcomes.map(() => failure), transactions };
+        }
+      }
+    }
+
     while (pending.length > 0) {
       transactions += 1;
       const calls = pending.map((index) => batch[index]!);
@@ -96,10 +114,18 @@ export function createBatchWriter(db: Kysely<EventStoreDatabase>): WriteBatch {
  * splits it) and returns the calls that failed, by index in `calls`. Each statement also reads
  * back the `expectedSeq` rows it needs, so checking that the log has no gap costs no round trip.
  */
-async function insertCalls(tx: Kysely<EventStoreDatabase>, calls: readonly AppendCall[]): Promise<Map<number, Error>> {
+interface Plan {
+  /** The expected heads (each once), then the rows in (room, seq) order. */
+  items: Item[];
+  /** Calls (by index) that claim a seq an earlier call of the batch already claims. */
+  claimedEarlier: Map<number, EventRow>;
+}
+
+function planCalls(calls: readonly AppendCall[]): Plan {
   const heads: Item[] = [];
   const rows: (Item & { kind: 'row' })[] = [];
   const inBatch = new Set<string>();
+  const headKeys = new Set<string>();
   // Two calls of this batch claiming one seq: the insert would keep one row and RETURNING
   // could not say whose, so the earlier call wins here and the later one is a conflict.
   const claimedEarlier = new Map<number, EventRow>();
@@ -110,7 +136,9 @@ async function insertCalls(tx: Kysely<EventStoreDatabase>, calls: readonly Appen
       return;
     }
     // An earlier call of this batch that writes seq `expectedSeq` vouches for it, if it commits.
-    if (call.expectedSeq > 0 && !inBatch.has(key(call.room, call.expectedSeq))) {
+    const headKey = key(call.room, call.expectedSeq);
+    if (call.expectedSeq > 0 && !inBatch.has(headKey) && !headKeys.has(headKey)) {
+      headKeys.add(headKey);
       heads.push({ kind: 'head', room: call.room, seq: call.expectedSeq });
     }
     for (const row of call.rows) {
@@ -121,7 +149,11 @@ async function insertCalls(tx: Kysely<EventStoreDatabase>, calls: readonly Appen
   // Rows go in (room, seq) order: two writers that overlap on several rooms (a failover)
   // then take the unique-index locks in the same order and cannot deadlock.
   rows.sort((a, b) => (a.room < b.room ? -1 : a.room > b.room ? 1 : a.row.seq - b.row.seq));
-  const items = [...heads, ...rows];
+  return { items: [...heads, ...rows], claimedEarlier };
+}
+
+async function insertCalls(tx: Kysely<EventStoreDatabase>, calls: readonly AppendCall[]): Promise<Map<number, Error>> {
+  const { items, claimedEarlier } = planCalls(calls);
 
   const inserted = new Set<string>();
   const existing = new Set<string>();
@@ -174,6 +206,55 @@ interface StatementRow {
  * so no driver re-encodes the JSON that `append` already serialized.
  */
 function statementFor(items: readonly Item[]): RawBuilder<StatementRow> {
+  const { rooms, seqs, types, tss, datas, metas, frames, headRooms, headSeqs } = columnsOf(items);
+  // One fixed statement text for every batch: the inserted rows (skipping any that hit the
+  // (room_id, seq) fence) plus the expectedSeq rows that already exist, in one round trip.
+  return sql<StatementRow>`with inserted as (
+      insert into room_events (room_id, seq, type, ts, data, meta, frame)
+      select r, s, t, ts, d::jsonb, m::jsonb, f
+        from unnest(${rooms}::text[], ${seqs}::integer[], ${types}::text[], ${tss}::bigint[],
+                    ${datas}::text[], ${metas}::text[], ${frames}::text[]) as u(r, s, t, ts, d, m, f)
+      on conflict (room_id, seq) do nothing
+      returning room_id, seq)
+    select true as inserted, room_id, seq from inserted
+    union all
+    select false, e.room_id, e.seq
+      from unnest(${headRooms}::text[], ${headSeqs}::integer[]) as h(room_id, seq)
+      join room_events e on e.room_id = h.room_id and e.seq = h.seq`;
+}
+
+/** SQLSTATE raised by `lectern_append_check` (migration 0002) when the fast path hit a conflict. */
+const APPEND_CONFLICT = 'LC409';
+
+function isAppendConflict(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === APPEND_CONFLICT;
+}
+
+/**
+ * The whole flush in one autocommitted statement (one round trip instead of four: BEGIN, lock,
+ * insert, COMMIT). The global append lock is an uncorrelated subquery in the insert's filter,
+ * so Postgres takes it once, before the first row gets its position, and holds it until the
+ * statement commits: the same order as the transactional path. `lectern_append_check` raises
+ * when a row hit the fence or an expected head is missing, which rolls back every row of the
+ * statement; the caller then writes the batch on the transactional path to find whose call it was.
+ */
+function fastStatement(items: readonly Item[]): RawBuilder<{ ok: boolean }> {
+  const { rooms, seqs, types, tss, datas, metas, frames, headRooms, headSeqs } = columnsOf(items);
+  return sql<{ ok: boolean }>`with inserted as (
+      insert into room_events (room_id, seq, type, ts, data, meta, frame)
+      select r, s, t, ts, d::jsonb, m::jsonb, f
+        from unnest(${rooms}::text[], ${seqs}::integer[], ${types}::text[], ${tss}::bigint[],
+                    ${datas}::text[], ${metas}::text[], ${frames}::text[]) as u(r, s, t, ts, d, m, f)
+       where (select count(*) from (select pg_advisory_xact_lock(${GLOBAL_APPEND_LOCK.toString()}::bigint)) as l) = 1
+      on conflict (room_id, seq) do nothing
+      returning 1)
+    select lectern_append_check(
+      (select count(*) from inserted), ${rooms.length}::integer,
+      (select count(*) from unnest(${headRooms}::text[], ${headSeqs}::integer[]) as h(room_id, seq)
+         join room_events e on e.room_id = h.room_id and e.seq = h.seq), ${headRooms.length}::integer) as ok`;
+}
+
+function columnsOf(items: readonly Item[]) {
   const rooms: string[] = [];
   const seqs: number[] = [];
   const types: string[] = [];
@@ -198,18 +279,5 @@ function statementFor(items: readonly Item[]): RawBuilder<StatementRow> {
       headSeqs.push(item.seq);
     }
   }
-  // One fixed statement text for every batch: the inserted rows (skipping any that hit the
-  // (room_id, seq) fence) plus the expectedSeq rows that already exist, in one round trip.
-  return sql<StatementRow>`with inserted as (
-      insert into room_events (room_id, seq, type, ts, data, meta, frame)
-      select r, s, t, ts, d::jsonb, m::jsonb, f
-        from unnest(${rooms}::text[], ${seqs}::integer[], ${types}::text[], ${tss}::bigint[],
-                    ${datas}::text[], ${metas}::text[], ${frames}::text[]) as u(r, s, t, ts, d, m, f)
-      on conflict (room_id, seq) do nothing
-      returning room_id, seq)
-    select true as inserted, room_id, seq from inserted
-    union all
-    select false, e.room_id, e.seq
-      from unnest(${headRooms}::text[], ${headSeqs}::integer[]) as h(room_id, seq)
-      join room_events e on e.room_id = h.room_id and e.seq = h.seq`;
+  return { rooms, seqs, types, tss, datas, metas, frames, headRooms, headSeqs };
 }

@@ -2,7 +2,9 @@ import { createTestSchema, hasPostgres } from '@lectern/test-support';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isStoreUnavailable } from './event-store.js';
 import { defineEventStoreContract } from './event-store.contract.js';
+import { GLOBAL_APPEND_LOCK } from './log-reader.js';
 import { createPostgresEventStore } from './postgres-event-store.js';
+import pg from 'pg';
 
 const available = await hasPostgres();
 const schema = available ? await createTestSchema('event_store') : undefined;
@@ -21,6 +23,44 @@ describe.skipIf(!available)('Postgres event store', () => {
     async openOther() {
       return createPostgresEventStore({ connectionString: schema!.url, poolSize: 2 });
     },
+  });
+
+  it('a flush without conflicts is one statement that waits for the global append lock, all rows in one transaction', async () => {
+    const store = createPostgresEventStore({ connectionString: schema!.url, poolSize: 2 });
+    const holder = new pg.Client({ connectionString: schema!.url });
+    await holder.connect();
+    try {
+      await store.migrate();
+      await holder.query('select pg_advisory_lock($1::bigint)', [GLOBAL_APPEND_LOCK.toString()]);
+      const before = store.stats();
+      let settled = false;
+      const appended = Promise.all([store.append('lock-a', 0, [frameEvent(1), frameEvent(2)]), store.append('lock-b', 0, [frameEvent(1)])]).then(() => {
+        settled = true;
+      });
+      // The flush's statement is now blocked on the lock: nothing of it is visible or committed.
+      for (let tries = 0; tries < 50; tries++) {
+        const { rows } = await holder.query<{ waiting: number }>(
+          "select count(*)::int as waiting from pg_locks where locktype = 'advisory' and not granted",
+        );
+        if (rows[0]!.waiting > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(settled).toBe(false);
+      expect(await store.head('lock-a')).toBe(0);
+      await holder.query('select pg_advisory_unlock($1::bigint)', [GLOBAL_APPEND_LOCK.toString()]);
+      await appended;
+      const used = store.stats();
+      expect(used.flushes - before.flushes).toBe(1);
+      expect(used.transactions - before.transactions).toBe(1);
+      const { rows } = await holder.query<{ txs: number; positions: string[] }>(
+        "select count(distinct tx)::int as txs, array_agg(position::text order by position) as positions from room_events where room_id in ('lock-a', 'lock-b')",
+      );
+      expect(rows[0]!.txs).toBe(1);
+      expect(rows[0]!.positions).toHaveLength(3);
+    } finally {
+      await holder.end();
+      await store.close();
+    }
   });
 
   it('migrating twice is a no-op', async () => {

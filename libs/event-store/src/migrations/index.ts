@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
 import { eventLog } from './0001-event-log.js';
+import { appendCheck } from './0002-append-check.js';
 
 /**
  * Every migration, in code rather than read from a folder, so the built package migrates
@@ -9,6 +10,7 @@ import { eventLog } from './0001-event-log.js';
  */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-event-log': eventLog,
+  '0002-append-check': appendCheck,
 });
 
 const inCodeProvider: MigrationProvider = {
