@@ -42,6 +42,7 @@ const QUOTE = 34;
 const COLON = 58;
 
 const ROOM_KEY = Buffer.from('"room":"');
+const PARTICIPANT_COUNT_KEY = Buffer.from('"participantCount":');
 const PARTICIPANTS_KEY = Buffer.from('"participants":[');
 const SESSION_KEY = Buffer.from('],"session"');
 
@@ -54,8 +55,10 @@ function scanJoined(data: Buffer): { room?: string; seq?: number; participants: 
   const roomAt = data.indexOf(ROOM_KEY);
   const roomEnd = roomAt < 0 ? -1 : data.indexOf(QUOTE, roomAt + ROOM_KEY.length);
   const seq = integerAfter(data, SEQ_KEY);
-  const listAt = data.indexOf(PARTICIPANTS_KEY);
-  let participants = 0;
+  // A large room's `joined` lists only some users; `participantCount` is the exact count.
+  let participants = integerAfter(data, PARTICIPANT_COUNT_KEY);
+  const listAt = participants >= 0 ? -1 : data.indexOf(PARTICIPANTS_KEY);
+  if (participants < 0) participants = 0;
   if (listAt >= 0) {
     let end = data.indexOf(SESSION_KEY, listAt);
     if (end < 0) end = data.length;

@@ -26,6 +26,22 @@ describe('RoomState', () => {
     expect(state.session.state).toBe('live');
   });
 
+  it('given a truncated joined of a large room, keeps the exact count through joins and leaves of unlisted users', () => {
+    const state = new RoomState('r');
+    state.applyJoined(joined({ participantCount: 5000, participantsTruncated: true }), undefined);
+    expect(state.count).toBe(5000);
+    const carol = { id: 'carol', name: 'Carol', role: 'learner' as const };
+    const dave = { id: 'dave', name: 'Dave', role: 'learner' as const };
+    state.apply({ type: 'user_joined', room: 'r', seq: 3, ts: 3, user: carol, connections: 1 });
+    state.apply({ type: 'user_joined', room: 'r', seq: 4, ts: 4, user: carol, connections: 2 });
+    // dave was present but not listed: his leave still counts.
+    state.apply({ type: 'user_left', room: 'r', seq: 5, ts: 5, user: dave, connections: 0, reason: 'left' });
+    state.apply({ type: 'user_left', room: 'r', seq: 6, ts: 6, user: carol, connections: 1, reason: 'left' });
+    expect(state.count).toBe(5000);
+    expect(state.participants.get('carol')?.connections).toBe(1);
+    expect(state.participants.has('dave')).toBe(false);
+  });
+
   it('drops events it already has and refuses a gap', () => {
     const state = new RoomState('r');
     state.applyJoined(joined(), undefined);

@@ -79,7 +79,8 @@ export class RoomState {
     // The snapshot is authoritative at `frame.seq` either way: take its participants and session.
     this.participants.clear();
     for (const p of frame.participants) this.participants.set(p.id, { ...p });
-    this.count = this.participants.size;
+    // A large room's `joined` lists only some users (participantsTruncated); the count is exact.
+    this.count = frame.participantCount ?? this.participants.size;
     this.session = frame.session;
     this.seq = Math.max(resumed ? this.seq : 0, frame.seq);
     this.participantsVersion++;
@@ -107,8 +108,11 @@ export class RoomState {
         break;
       case 'user_joined':
       case 'user_left':
+        // Counted from the event, not from the map: in a large room the map holds only the
+        // users `joined` listed plus later arrivals, while connections 0 -> 1 and n -> 0 are exact.
+        if (event.type === 'user_joined' && event.connections === 1) this.count++;
+        else if (event.type === 'user_left' && event.connections === 0) this.count = Math.max(0, this.count - 1);
         this.setConnections(event.user, event.connections);
-        this.count = this.participants.size;
         break;
       case 'live_session_update':
         this.session = { state: event.state, data: event.data, updatedAt: event.ts };

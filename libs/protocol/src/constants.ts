@@ -23,5 +23,7 @@ export const DEFAULT_HISTORY_SIZE = 50;
 export const DEFAULT_RECOVERY_WINDOW = 10_000;
 export const DEFAULT_DEDUPE_WINDOW_MS = 10 * 60 * 1000;
 export const DEFAULT_PRESENCE_THRESHOLD = 500;
+/** Most participants a `joined` lists; a larger room's `joined` says `participantsTruncated`. */
+export const DEFAULT_JOINED_PARTICIPANTS = 1000;
 export const DEFAULT_PRESENCE_INTERVAL_MS = 1000;
 export const DEFAULT_HEARTBEAT_MS = 30_000;

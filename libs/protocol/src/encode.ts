@@ -127,6 +127,8 @@ export interface JoinedBody {
   room: string;
   seq: number;
   participants: readonly Participant[];
+  participantCount?: number | undefined;
+  participantsTruncated?: boolean | undefined;
   session: Session;
   history: readonly EventOrEncoded<ChatMessageEvent>[];
   missed?: readonly EventOrEncoded[] | undefined;
@@ -158,7 +160,10 @@ export function encodeJoinedBody(body: JoinedBody): string {
   }
   participants += ']';
   const session = `{"state":${quote(body.session.state)},"data":${encodeDataObject(body.session.data)},"updatedAt":${number(body.session.updatedAt)}}`;
-  let out = `"room":${quote(body.room)},"seq":${number(body.seq)},"participants":${participants},"session":${session}`;
+  let out = `"room":${quote(body.room)},"seq":${number(body.seq)},"participants":${participants}`;
+  if (body.participantCount !== undefined) out += `,"participantCount":${number(body.participantCount)}`;
+  if (body.participantsTruncated === true) out += ',"participantsTruncated":true';
+  out += `,"session":${session}`;
   out += `,"history":${encodeEventList(body.history)}`;
   if (body.missed !== undefined) out += `,"missed":${encodeEventList(body.missed)}`;
   if (body.recovered !== undefined) out += `,"recovered":${body.recovered ? 'true' : 'false'}`;

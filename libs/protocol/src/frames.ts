@@ -92,7 +92,16 @@ export interface JoinedFrame {
   id?: string;
   room: string;
   seq: number;
+  /**
+   * Users present, with their connections. In a room with more users than the server lists
+   * (`participantsTruncated`), only that many: every non-learner first, then learners, each
+   * in order of arrival (docs/protocol.md §9).
+   */
   participants: Participant[];
+  /** Distinct users present at `seq` (Lectern always sends it; more than `participants.length` when truncated). */
+  participantCount?: number;
+  /** Present and `true` when `participants` lists only some of the room's users. */
+  participantsTruncated?: boolean;
   session: Session;
   history: ChatMessageEvent[];
   missed?: RoomEvent[];

@@ -82,6 +82,27 @@ export class Presence {
     return out;
   }
 
+  /**
+   * At most `max` participants, for answers that cannot carry a lecture of 50,000 people
+   * (`joined`, the HTTP projection): everyone who is not a `learner` first (the people a
+   * member looks for), then learners, each group in order of arrival. O(participants) when the
+   * room has more than `max` users, O(max) otherwise.
+   */
+  listed(max: number): Participant[] {
+    const limit = Math.max(0, Math.floor(max));
+    if (this.users.size <= limit) return this.participants();
+    const staff: Participant[] = [];
+    const learners: Participant[] = [];
+    for (const { user, connections } of this.users.values()) {
+      if (user.role !== 'learner') {
+        if (staff.length < limit) staff.push({ ...user, connections });
+      } else if (learners.length < limit) {
+        learners.push({ ...user, connections });
+      }
+    }
+    return staff.concat(learners.slice(0, Math.max(0, limit - staff.length)));
+  }
+
   private setCount(user: UserRef, connections: number): void {
     if (connections <= 0) {
       this.users.delete(user.id);

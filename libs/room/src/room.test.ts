@@ -26,6 +26,24 @@ describe('join', () => {
     expect(room.participants()).toEqual([{ ...alice, connections: 2 }]);
   });
 
+  it('lists at most N participants for large rooms: staff first, then learners, each by arrival', () => {
+    const { room } = given(
+      event.joined(alice, aliceTab, 1),
+      event.joined(bob, bobTab, 1),
+      event.joined(prof, profTab, 1),
+      event.joined(mod, modTab, 1),
+    ).when(command.join(alice, aliceTab2)).then(event.joined(alice, aliceTab2, 2));
+    expect(room.listedParticipants(3)).toEqual([
+      { ...prof, connections: 1 },
+      { ...mod, connections: 1 },
+      { ...alice, connections: 2 },
+    ]);
+    expect(room.listedParticipants(1)).toEqual([{ ...prof, connections: 1 }]);
+    expect(room.listedParticipants(0)).toEqual([]);
+    // Room small enough: everyone, in arrival order, as participants() gives them.
+    expect(room.listedParticipants(4)).toEqual(room.participants());
+  });
+
   it('is a no-op for a connection already in the room, answering the head', () => {
     given(event.joined(alice, aliceTab, 1), event.chat(alice, aliceTab, 'hi'))
       .when(command.join(alice, aliceTab))

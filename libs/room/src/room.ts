@@ -79,6 +79,11 @@ export class Room {
     return this.state.presence.participants();
   }
 
+  /** At most `max` users present, staff first, then learners, each in order of arrival. */
+  listedParticipants(max: number): Participant[] {
+    return this.state.presence.listed(max);
+  }
+
   /** The last `historySize` chat events, oldest first. */
   history(): ChatMessageEvent[] {
     return this.state.history.toArray();

@@ -159,6 +159,8 @@ export function loadConfig(env: Env = process.env, role: 'start' | 'gateway' | '
       dedupeWindowMs: int(env, 'LECTERN_DEDUPE_WINDOW_MS', DEFAULT_ROOMS_OPTIONS.dedupeWindowMs, 0),
       presenceThreshold: int(env, 'LECTERN_PRESENCE_THRESHOLD', DEFAULT_ROOMS_OPTIONS.presenceThreshold, 1),
       presenceIntervalMs: int(env, 'LECTERN_PRESENCE_INTERVAL_MS', DEFAULT_ROOMS_OPTIONS.presenceIntervalMs, 50, 60_000),
+      joinedParticipants: int(env, 'LECTERN_JOINED_PARTICIPANTS', DEFAULT_ROOMS_OPTIONS.joinedParticipants, 0, 10_000),
+      inspectParticipants: int(env, 'LECTERN_INSPECT_PARTICIPANTS', DEFAULT_ROOMS_OPTIONS.inspectParticipants, 0, 100_000),
       recoveryWindow: int(env, 'LECTERN_RECOVERY_WINDOW', DEFAULT_ROOMS_OPTIONS.recoveryWindow, 0),
       snapshotEvery: int(env, 'LECTERN_SNAPSHOT_EVERY', DEFAULT_ROOMS_OPTIONS.snapshotEvery, 1),
       idleMs: int(env, 'LECTERN_ROOM_IDLE_MS', DEFAULT_ROOMS_OPTIONS.idleMs, 1000),

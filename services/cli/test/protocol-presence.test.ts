@@ -104,3 +104,47 @@ for (const backend of await backends()) {
     });
   });
 }
+
+for (const backend of await backends()) {
+  describe(`large rooms list some participants, count all (${backend}; docs/protocol.md §9)`, () => {
+    let server: TestServer;
+    const clients: TestClient[] = [];
+    async function joinAs(sub: string, role = 'learner'): Promise<{ client: TestClient; joined: Frame }> {
+      const client = await TestClient.connect(server.url, token({ sub, role }));
+      clients.push(client);
+      return { client, joined: await client.request({ type: 'join_room', room }) };
+    }
+    let room: string;
+    beforeAll(async () => {
+      server = await startServer(backend, { LECTERN_JOINED_PARTICIPANTS: '2', LECTERN_INSPECT_PARTICIPANTS: '3' });
+      room = uniqueRoom('lecture');
+    });
+    afterAll(async () => {
+      for (const client of clients.splice(0)) client.close();
+      await server?.stop();
+    });
+
+    it('joined: staff first, then learners by arrival, with participantCount and participantsTruncated; the projection likewise', async () => {
+      const small = await joinAs('u1');
+      expect(small.joined.participants.map((p: Frame) => p.id)).toEqual(['u1']);
+      expect(small.joined.participantCount).toBe(1);
+      expect(small.joined).not.toHaveProperty('participantsTruncated');
+      await joinAs('u2');
+      await joinAs('u3');
+      await joinAs('host', 'instructor');
+      const { joined } = await joinAs('late');
+      expect(joined.participants).toEqual([
+        { id: 'host', name: 'host', role: 'instructor', connections: 1 },
+        { id: 'u1', name: 'u1', role: 'learner', connections: 1 },
+      ]);
+      expect(joined.participantCount).toBe(5);
+      expect(joined.participantsTruncated).toBe(true);
+
+      const response = await fetch(`${server.http}/v1/rooms/${room}`, { headers: { authorization: `Bearer ${token({ sub: 'lms', role: 'service' })}` } });
+      expect(response.status).toBe(200);
+      const projection = (await response.json()) as Frame;
+      expect(projection.participants.map((p: Frame) => p.id)).toEqual(['host', 'u1', 'u2']);
+      expect(projection).toMatchObject({ room, participantCount: 5, participantsTruncated: true });
+    });
+  });
+}

@@ -1,6 +1,7 @@
 import {
   DEFAULT_DEDUPE_WINDOW_MS,
   DEFAULT_HISTORY_SIZE,
+  DEFAULT_JOINED_PARTICIPANTS,
   DEFAULT_PRESENCE_INTERVAL_MS,
   DEFAULT_PRESENCE_THRESHOLD,
   DEFAULT_RECOVERY_WINDOW,
@@ -13,6 +14,14 @@ export interface RoomsOptions {
   /** Above this many distinct users, presence is coalesced into `presence_diff`. */
   presenceThreshold: number;
   presenceIntervalMs: number;
+  /**
+   * Most participants a `joined` lists (staff first); above it `participantsTruncated: true`
+   * and `participantCount` tell the client, and presence events keep the count exact. Keeps a
+   * 50,000-user lecture's joins small: listing everyone would cost O(users) bytes per join.
+   */
+  joinedParticipants: number;
+  /** Most participants the HTTP projection (`inspect`) lists; the reply must also fit `maxReplyBytes`. */
+  inspectParticipants: number;
   /** A resume further back than this many events gets `recovered: false`. */
   recoveryWindow: number;
   /** Committed frames kept in memory per active room to serve `missed` without the log. */
@@ -35,6 +44,8 @@ export const DEFAULT_ROOMS_OPTIONS: Readonly<RoomsOptions> = Object.freeze({
   dedupeWindowMs: DEFAULT_DEDUPE_WINDOW_MS,
   presenceThreshold: DEFAULT_PRESENCE_THRESHOLD,
   presenceIntervalMs: DEFAULT_PRESENCE_INTERVAL_MS,
+  joinedParticipants: DEFAULT_JOINED_PARTICIPANTS,
+  inspectParticipants: 10_000,
   recoveryWindow: DEFAULT_RECOVERY_WINDOW,
   frameRingSize: 1024,
   snapshotEvery: 1000,

@@ -211,8 +211,7 @@ export class RoomActor {
         this.barriers.push({ seq: room.seq, fragment: this.stateFragment(), joins: [join] });
       }
     } else if (command.kind === 'inspect') {
-      const body = { room: this.id, seq: room.seq, session: room.session, participants: room.participants() };
-      answer = encodeReply({ ok: true, seq: room.seq, body });
+      answer = this.inspectReply();
     } else {
       const reply: CommandReply = { ok: true, seq: decision.seq };
       if (decision.duplicate) reply.duplicate = true;
@@ -306,15 +305,38 @@ export class RoomActor {
     if (this.coalescer!.pending || this.barriers.length > 0) this.ensureTick();
   }
 
-  /** The `joined` frame's room state, without braces: room, seq, participants, session, history. */
+  /**
+   * The `joined` frame's room state, without braces: room, seq, participants (at most
+   * `joinedParticipants`), participantCount, participantsTruncated?, session, history.
+   */
   private stateFragment(): string {
     const room = this.room!;
     let history = '';
     for (const event of room.history()) history += (history === '' ? '' : ',') + encodeEvent(event);
+    const count = room.userCount;
+    const listed = room.listedParticipants(this.env.options.joinedParticipants);
+    const truncated = listed.length < count ? ',"participantsTruncated":true' : '';
     return (
-      `"room":${JSON.stringify(this.id)},"seq":${room.seq},"participants":${JSON.stringify(room.participants())},` +
-      `"session":${JSON.stringify(room.session)},"history":[${history}]`
+      `"room":${JSON.stringify(this.id)},"seq":${room.seq},"participants":${JSON.stringify(listed)},` +
+      `"participantCount":${count}${truncated},"session":${JSON.stringify(room.session)},"history":[${history}]`
     );
+  }
+
+  /**
+   * The HTTP projection: at most `inspectParticipants` participants, fewer if the reply would
+   * not fit `maxReplyBytes` on the bus (ids and names can be long), with the same
+   * `participantCount` / `participantsTruncated` as `joined`.
+   */
+  private inspectReply(): Uint8Array {
+    const room = this.room!;
+    const count = room.userCount;
+    for (let max = this.env.options.inspectParticipants; ; max = Math.floor(max / 2)) {
+      const participants = room.listedParticipants(max);
+      const body: Record<string, unknown> = { room: this.id, seq: room.seq, session: room.session, participants, participantCount: count };
+      if (participants.length < count) body.participantsTruncated = true;
+      const reply = encodeReply({ ok: true, seq: room.seq, body });
+      if (reply.byteLength <= this.env.options.maxReplyBytes || max === 0) return reply;
+    }
   }
 
   private answerJoin(join: PendingJoin, barrier: JoinBarrier): void {
