@@ -300,6 +300,13 @@ describe('encodeJoinedBody and frameWithBody', () => {
     );
   });
 
+  it('puts participantCount and participantsTruncated (only when true) right after participants', () => {
+    const body = encodeJoinedBody({ ...joined, participantCount: 5000, participantsTruncated: true });
+    expect(body).toContain('"connections":2}],"participantCount":5000,"participantsTruncated":true,"session":');
+    expect(JSON.parse(frameWithBody('joined', undefined, body))).toMatchObject({ participantCount: 5000, participantsTruncated: true });
+    expect(encodeJoinedBody({ ...joined, participantCount: 1, participantsTruncated: false })).toContain('"participantCount":1,"session":');
+  });
+
   it('takes events already encoded, as they are', () => {
     const encoded = encodeEvent(history[0]!);
     const body = encodeJoinedBody({ ...joined, history: [encoded], missed: [] });
