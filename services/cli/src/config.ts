@@ -149,7 +149,7 @@ export function loadConfig(env: Env = process.env, role: 'start' | 'gateway' | '
       sendBufferLimitBytes: int(env, 'LECTERN_SEND_BUFFER_BYTES', DEFAULT_GATEWAY_OPTIONS.sendBufferLimitBytes, 16 * 1024),
       requestTimeoutMs: int(env, 'LECTERN_REQUEST_TIMEOUT_MS', DEFAULT_GATEWAY_OPTIONS.requestTimeoutMs, 100, 120_000),
       announceMs: int(env, 'LECTERN_GATEWAY_ANNOUNCE_MS', DEFAULT_GATEWAY_OPTIONS.announceMs, 100, 60_000),
-      noOwnerRetries: int(env, 'LECTERN_NO_OWNER_RETRIES', DEFAULT_GATEWAY_OPTIONS.noOwnerRetries, 0, 10),
+      noOwnerRetries: int(env, 'LECTERN_NO_OWNER_RETRIES', DEFAULT_GATEWAY_OPTIONS.noOwnerRetries, 0, 40),
     },
     shardOwnership: shardOwnership(env, role),
     ownershipTickMs: int(env, 'LECTERN_OWNERSHIP_TICK_MS', 1000, 100, 60_000),

@@ -11,6 +11,16 @@ import type { Logger } from 'pino';
 const encoder = new TextEncoder();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Wait before retry `attempt` (0-based) of a command that found no owner: 50 ms doubling, at
+ * most 250 ms, so a retry lands soon after the new owner subscribes. With the default 10
+ * retries the budget is 2.1 s, past the 2 s a shard hand-off may pause a room, so a normal
+ * hand-off shows clients a slower answer rather than `unavailable`.
+ */
+export function noOwnerRetryDelayMs(attempt: number): number {
+  return Math.min(50 * 2 ** attempt, 250);
+}
+
 /** A reply, and whether the owner may have acted on the command although no answer came. */
 export type CommandOutcome = DecodedReply & { outcomeUnknown?: boolean };
 
@@ -51,7 +61,7 @@ export class CommandClient {
         return decodeReply(await this.request(subject, data));
       } catch (err) {
         if (isBusError(err, 'no_responders') && attempt < this.noOwnerRetries) {
-          await sleep(50 * 2 ** attempt);
+          await sleep(noOwnerRetryDelayMs(attempt));
           continue;
         }
         if (isBusError(err, 'no_responders')) return unavailable('no rooms process owns this room right now; retry');

@@ -15,7 +15,7 @@ export interface GatewayOptions {
   sendBufferLimitBytes: number;
   /** How long a command waits for the room owner's answer. */
   requestTimeoutMs: number;
-  /** A command that finds no owner is retried this many times (backoff) before `unavailable`. */
+  /** A command that finds no owner is retried this many times (`noOwnerRetryDelayMs`) before `unavailable`. */
   noOwnerRetries: number;
   /** Rate-limited frames within `abuseWindowMs` after which the socket is closed with 4029. */
   abuseLimit: number;
@@ -36,7 +36,7 @@ export const DEFAULT_GATEWAY_OPTIONS: Readonly<GatewayOptions> = Object.freeze({
   maxConnections: 100_000,
   sendBufferLimitBytes: 1024 * 1024,
   requestTimeoutMs: 5000,
-  noOwnerRetries: 4,
+  noOwnerRetries: 10,
   abuseLimit: 50,
   abuseWindowMs: 10_000,
   retryAfterSeconds: 5,
