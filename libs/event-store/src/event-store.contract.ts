@@ -343,6 +343,51 @@ export function defineEventStoreContract(name: string, setup: EventStoreContract
       expect(await store.head(room)).toBe(23);
     });
 
+    it('roomLinePages and allLinePages: NDJSON of exactly those frames, in order, honouring limit and untilSeq', async () => {
+      const start = await lastPosition(store);
+      const room = newRoom('lines');
+      // Multi-byte characters, escapes and a backslash: lines are the stored bytes, untouched.
+      const written = events(room, 1, 23).map((e, i) => (i % 5 === 0 ? { ...e, frame: e.frame.replace('"z":1', `"z":"é 😀 \\" \\\\ \\n ${i}"`) } : e));
+      await store.append(room, 0, written);
+      const text = async (pages: AsyncGenerator<{ lines: string; count: number }, void, undefined>, counts?: number[]) => {
+        let joined = '';
+        for await (const page of pages) {
+          joined += page.lines;
+          counts?.push(page.count);
+          expect(page.lines.split('\n')).toHaveLength(page.count + 1);
+        }
+        return joined;
+      };
+      const frames = (from: number, to: number) => written.slice(from - 1, to).map((e) => `${e.frame}\n`).join('');
+      const counts: number[] = [];
+      expect(await text(store.roomLinePages(room, 2, { pageSize: 5 }), counts)).toBe(frames(3, 23));
+      expect(counts).toEqual([5, 5, 5, 5, 1]);
+      expect(await text(store.roomLinePages(room, 0, { pageSize: 4 }))).toBe(frames(1, 23));
+      expect(await text(store.roomLinePages(room, 10, { pageSize: 4, untilSeq: 15 }))).toBe(frames(11, 15));
+      expect(await text(store.roomLinePages(room, 0, { pageSize: 4, limit: 6 }))).toBe(frames(1, 6));
+      expect(await text(store.roomLinePages(room, 0, { pageSize: 100, limit: 7, untilSeq: 5 }))).toBe(frames(1, 5));
+      expect(await text(store.roomLinePages(room, 23))).toBe('');
+      expect(await text(store.roomLinePages(newRoom('empty'), 0))).toBe('');
+      const lastSeqs: number[] = [];
+      for await (const page of store.roomLinePages(room, 0, { pageSize: 10 })) lastSeqs.push(page.last);
+      expect(lastSeqs).toEqual([10, 20, 23]);
+      // The feed: `{"position":P,` and the frame after its brace, P as allPages gives it.
+      const expected: string[] = [];
+      for await (const page of store.allPages(start)) expected.push(...page.map((e) => `{"position":${e.position},${e.frame.slice(1)}\n`));
+      expect(expected).toHaveLength(23);
+      expect(await text(store.allLinePages(start, { pageSize: 7 }))).toBe(expected.join(''));
+      expect(await text(store.allLinePages(start, { pageSize: 7, limit: 9 }))).toBe(expected.slice(0, 9).join(''));
+      const feedLast: string[] = [];
+      for await (const page of store.allLinePages(start, { pageSize: 10 })) feedLast.push(page.last);
+      expect(feedLast).toEqual([9, 19, 22].map((i) => JSON.parse(expected[i]!).position.toString()));
+      // Stopping early (a client that went away) leaves the store usable.
+      for await (const page of store.roomLinePages(room, 0, { pageSize: 2 })) {
+        expect(page.count).toBe(2);
+        break;
+      }
+      expect(await store.head(room)).toBe(23);
+    });
+
     it('the global feed passes over the positions of a rolled-back flush', async () => {
       const start = await lastPosition(store);
       const contested = newRoom('hole');

@@ -26,5 +26,6 @@ export {
   checkPosition,
   type EventLogReader,
   type FeedEvent,
+  type LinePage,
   type PageOptions,
 } from './log-reader.js';

@@ -9,7 +9,7 @@ import type {
   Snapshot,
   StoredEvent,
 } from './event-store.js';
-import { allPages, readAll, roomPages, toStoredEvent, type EventLogReader, type FeedEvent, type PageOptions } from './log-reader.js';
+import { allLinePages, allPages, readAll, roomLinePages, roomPages, toStoredEvent, type EventLogReader, type FeedEvent, type LinePage, type PageOptions } from './log-reader.js';
 import { migrateToLatest } from './migrations/index.js';
 import type { EventStoreDatabase } from './schema.js';
 import { unavailable } from './store-errors.js';
@@ -85,6 +85,14 @@ export class KyselyEventStore implements GroupCommitEventStore, EventLogReader {
 
   allPages(afterPosition: string | number | bigint, options?: PageOptions): AsyncGenerator<FeedEvent[], void, undefined> {
     return allPages(this.#db, afterPosition, options);
+  }
+
+  roomLinePages(room: string, afterSeq: number, options?: PageOptions): AsyncGenerator<LinePage<number>, void, undefined> {
+    return roomLinePages(this.#db, room, afterSeq, options);
+  }
+
+  allLinePages(afterPosition: string | number | bigint, options?: PageOptions): AsyncGenerator<LinePage<string>, void, undefined> {
+    return allLinePages(this.#db, afterPosition, options);
   }
 
   async head(room: string): Promise<number> {

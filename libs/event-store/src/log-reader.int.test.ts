@@ -60,6 +60,19 @@ describe.skipIf(!available)('global feed high-water mark (Postgres)', () => {
     await schema?.drop();
   });
 
+  /** One pass of the NDJSON feed from `after`: each line's position and `room#seq`. */
+  async function feedLines(after: string, pageSize: number): Promise<{ position: string; key: string }[]> {
+    const lines: { position: string; key: string }[] = [];
+    for await (const page of store.allLinePages(after, { pageSize })) {
+      for (const line of page.lines.slice(0, -1).split('\n')) {
+        const parsed = JSON.parse(line) as { position: number; room?: string; seq: number };
+        lines.push({ position: String(parsed.position), key: `${parsed.room}#${parsed.seq}` });
+      }
+      expect(page.last).toBe(lines.at(-1)!.position);
+    }
+    return lines;
+  }
+
   async function head(): Promise<string> {
     let after = '0';
     for (let page = await store.readAll(after, 10_000); page.length > 0; page = await store.readAll(after, 10_000)) after = page.at(-1)!.position;
@@ -75,9 +88,11 @@ describe.skipIf(!available)('global feed high-water mark (Postgres)', () => {
       await rawAppend(newer, 'early', [1], 0);
       // `early` is committed and visible, but a transaction that started before it is running.
       expect(await store.readAll(start, 100)).toEqual([]);
+      expect(await feedLines(start, 100)).toEqual([]);
       await olderDone;
       const all = await store.readAll(start, 100);
       expect(all.map((e) => `${e.room}#${e.seq}`)).toEqual(['late#1', 'late#2', 'early#1']);
+      expect((await feedLines(start, 2)).map((line) => line.key)).toEqual(['late#1', 'late#2', 'early#1']);
     } finally {
       await older.end();
       await newer.end();
@@ -92,6 +107,19 @@ describe.skipIf(!available)('global feed high-water mark (Postgres)', () => {
     const commitOrder: string[] = [];
     let writing = true;
     const seen: string[] = [];
+    // A second reader on the NDJSON pages (the HTTP feed's), checkpointing the last line's position.
+    const seenLines: string[] = [];
+    const lineReader = (async () => {
+      let after = start;
+      for (;;) {
+        const done = !writing;
+        const lines = await feedLines(after, 5);
+        seenLines.push(...lines.map((line) => line.position));
+        if (lines.length > 0) after = lines.at(-1)!.position;
+        else if (done) return;
+        else await sleep(1);
+      }
+    })();
     const reader = (async () => {
       let after = start;
       for (;;) {
@@ -123,13 +151,16 @@ describe.skipIf(!available)('global feed high-water mark (Postgres)', () => {
     } finally {
       writing = false;
       await reader;
+      await lineReader;
       await Promise.all(clients.map((client) => client.end()));
     }
     expect(new Set(seen).size).toBe(seen.length);
     expect([...seen].sort()).toEqual([...commitOrder].sort());
     // The scenario really had commits out of position order (else the test proves nothing).
-    const inPositionOrder = (await store.readAll(start, 10_000)).map((e) => `${e.room}#${e.seq}`);
+    const final = await store.readAll(start, 10_000);
+    const inPositionOrder = final.map((e) => `${e.room}#${e.seq}`);
     expect(inPositionOrder).toEqual(seen);
+    expect(seenLines).toEqual(final.map((e) => e.position));
     expect(commitOrder).not.toEqual(inPositionOrder);
   });
 });

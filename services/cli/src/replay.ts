@@ -12,7 +12,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
-import type { FeedEvent } from '@lectern/event-store';
+import type { LinePage } from '@lectern/event-store';
 import { ROOM_ID_PATTERN } from '@lectern/protocol';
 import type { Logger } from 'pino';
 import { openStore } from './backends.js';
@@ -62,13 +62,12 @@ export async function replay(config: Config, logger: Logger, options: ReplayOpti
   out.on('error', () => {
     broken = true; // EPIPE: the reader went away (`| head`)
   });
-  const write = async (pages: AsyncGenerator<FeedEvent[], void, undefined>, line: (event: FeedEvent) => string, seen: (event: FeedEvent) => void) => {
+  // Pages of lines as the log joins them (the HTTP API's lines), written one page at a time.
+  const write = async <K>(pages: AsyncGenerator<LinePage<K>, void, undefined>, seen: (page: LinePage<K>) => void) => {
     try {
       for await (const page of pages) {
-        let chunk = '';
-        for (const event of page) chunk += `${line(event)}\n`;
-        seen(page[page.length - 1]!);
-        if (!(await writeOut(out, chunk)) || broken || signal?.aborted) return false;
+        seen(page);
+        if (!(await writeOut(out, page.lines)) || broken || signal?.aborted) return false;
       }
       return true;
     } finally {
@@ -79,13 +78,13 @@ export async function replay(config: Config, logger: Logger, options: ReplayOpti
     if (options.room !== undefined) {
       let last = Number(options.after);
       for (;;) {
-        const more = await write(store.roomPages(options.room, last), (event) => event.frame, (event) => (last = event.seq));
+        const more = await write(store.roomLinePages(options.room, last), (page) => (last = page.last));
         if (!more || !options.follow || signal?.aborted) return;
         await new Promise((resolve) => setTimeout(resolve, POLL_MS));
         if (signal?.aborted || broken) return;
       }
     }
-    await write(store.allPages(options.after), (event) => `{"position":${event.position},${event.frame.slice(1)}`, () => undefined);
+    await write(store.allLinePages(options.after), () => undefined);
   } finally {
     await store.close();
   }

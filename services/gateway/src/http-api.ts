@@ -5,8 +5,8 @@
  * Handlers copy what they need out of the uWS request synchronously (uWS reuses it after the
  * handler returns), check it, and hand on: to the room's owner over the bus (projection,
  * room notifications), to the bus (user notifications), or to the event log (replays and the
- * global feed, streamed as NDJSON with backpressure from the socket and keyset pages from
- * the log, so a million-event replay holds one page in memory).
+ * global feed, streamed as NDJSON with backpressure from the socket and pages of lines joined
+ * by the log, so a million-event replay holds a few pages in memory).
  */
 import {
   encodeUserNotification,
@@ -23,7 +23,7 @@ import {
 } from '@lectern/protocol';
 import type { Principal, Verifier } from '@lectern/auth';
 import { isBusError, type Bus, type Subscription } from '@lectern/bus';
-import { checkPosition, isStoreUnavailable, type EventLogReader, type FeedEvent } from '@lectern/event-store';
+import { checkPosition, isStoreUnavailable, type EventLogReader, type LinePage } from '@lectern/event-store';
 import type { Logger } from 'pino';
 import { Gauge, Registry } from 'prom-client';
 import { CommandClient } from './command-client.js';
@@ -291,21 +291,20 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
   /**
    * Writes pages until they end or the client leaves. The first page is read before the 200
    * goes out, so a log that is down still gets a proper 503; a failure after that can only cut
-   * the connection (the client sees a truncated chunked body, never a clean end).
+   * the connection (the client sees a truncated chunked body, never a clean end). Each page is
+   * one string of lines, joined by the database: the gateway makes no object or string per event.
    */
-  async function pump(stream: NdjsonStream, route: string, pages: AsyncGenerator<FeedEvent[], void, undefined>, line: (event: FeedEvent) => string, onPage?: (page: FeedEvent[]) => void): Promise<number> {
+  async function pump<K>(stream: NdjsonStream, route: string, pages: AsyncGenerator<LinePage<K>, void, undefined>, onPage?: (page: LinePage<K>) => void): Promise<number> {
     let sent = 0;
     try {
       for (;;) {
         const next = await pages.next();
         if (next.done || stream.closed) break;
         const page = next.value;
-        let chunk = '';
-        for (const event of page) chunk += `${line(event)}\n`;
         onPage?.(page);
-        sent += page.length;
-        metrics.httpStreamedEvents.inc({ route }, page.length);
-        if (!(await stream.write(chunk))) break;
+        sent += page.count;
+        metrics.httpStreamedEvents.inc({ route }, page.count);
+        if (!(await stream.write(page.lines))) break;
       }
     } finally {
       await pages.return(undefined);
@@ -313,7 +312,7 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
     return sent;
   }
 
-  async function firstPage(pages: AsyncGenerator<FeedEvent[], void, undefined>): Promise<AsyncGenerator<FeedEvent[], void, undefined>> {
+  async function firstPage<K>(pages: AsyncGenerator<LinePage<K>, void, undefined>): Promise<AsyncGenerator<LinePage<K>, void, undefined>> {
     const first = await pages.next();
     // Put the page back in front of the rest.
     return (async function* () {
@@ -358,10 +357,10 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
       let last = after;
       let remaining = limit;
       if (remaining > 0) {
-        const pages = await firstPage(log.roomPages(room, after, { pageSize: options.pageSize, limit: remaining }));
+        const pages = await firstPage(log.roomLinePages(room, after, { pageSize: options.pageSize, limit: remaining }));
         stream.start(200, { 'cache-control': 'no-store' });
-        remaining -= await pump(stream, route, pages, (event) => event.frame, (page) => {
-          last = page[page.length - 1]!.seq;
+        remaining -= await pump(stream, route, pages, (page) => {
+          last = page.last;
         });
       }
       if (!follow || stream.closed || remaining <= 0) {
@@ -377,9 +376,9 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
         if (item === undefined) {
           if (overflowHead > last) {
             const target = overflowHead;
-            const pages = log.roomPages(room, last, { pageSize: options.pageSize, limit: remaining, untilSeq: target });
-            remaining -= await pump(stream, route, pages, (event) => event.frame, (page) => {
-              last = page[page.length - 1]!.seq;
+            const pages = log.roomLinePages(room, last, { pageSize: options.pageSize, limit: remaining, untilSeq: target });
+            remaining -= await pump(stream, route, pages, (page) => {
+              last = page.last;
             });
             continue;
           }
@@ -396,9 +395,9 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
           await stream.write(Buffer.concat([item.frame, NEWLINE]));
           continue;
         }
-        const pages = log.roomPages(room, last, { pageSize: options.pageSize, limit: remaining, untilSeq: item.seq });
-        remaining -= await pump(stream, route, pages, (event) => event.frame, (page) => {
-          last = page[page.length - 1]!.seq;
+        const pages = log.roomLinePages(room, last, { pageSize: options.pageSize, limit: remaining, untilSeq: item.seq });
+        remaining -= await pump(stream, route, pages, (page) => {
+          last = page.last;
         });
       }
       stream.end();
@@ -418,9 +417,9 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
     const untrack = track(stream, false);
     try {
       if (limit > 0) {
-        const pages = await firstPage(log.allPages(after, { pageSize: options.pageSize, limit }));
+        const pages = await firstPage(log.allLinePages(after, { pageSize: options.pageSize, limit }));
         stream.start(200, { 'cache-control': 'no-store' });
-        await pump(stream, route, pages, (event) => `{"position":${event.position},${event.frame.slice(1)}`);
+        await pump(stream, route, pages);
       }
       stream.end();
     } catch (err) {
