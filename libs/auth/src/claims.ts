@@ -53,9 +53,11 @@ export function principalFromClaims(claims: Record<string, unknown>): Principal 
   // Names and ids are written into every event the user causes; the log must be able to store them.
   if (!isStorableText(sub) || !isStorableText(name)) throw unauthorized(CLAIM_MESSAGES.text);
   const rawRole = claims.role;
-  if (rawRole !== undefined && !ROLES.includes(rawRole as Role)) throw unauthorized(CLAIM_MESSAGES.role);
-  const role: Role = rawRole === undefined ? 'learner' : (rawRole as Role);
-  const principal: Principal = { user: { id: sub, name, role }, rooms: compileRoomPatterns(claims.rooms) };
-  if (typeof claims.exp === 'number') principal.expiresAt = claims.exp * 1000;
-  return principal;
+  // The constant itself, not the token's copy of the text: every principal shares it.
+  const role: Role | undefined = rawRole === undefined ? 'learner' : ROLES.find((known) => known === rawRole);
+  if (role === undefined) throw unauthorized(CLAIM_MESSAGES.role);
+  const user: UserRef = { id: sub, name, role };
+  const rooms = compileRoomPatterns(claims.rooms);
+  // Built whole, not extended: a property added later costs every principal a property array.
+  return typeof claims.exp === 'number' ? { user, rooms, expiresAt: claims.exp * 1000 } : { user, rooms };
 }

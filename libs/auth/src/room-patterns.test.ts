@@ -69,4 +69,14 @@ describe('compileRoomPatterns', () => {
     expect(rooms.patterns).toEqual(['a']);
     expect(rooms.allows('b')).toBe(false);
   });
+  it('shares one compiled value between equal claims, and never between different ones', () => {
+    const first = compileRoomPatterns(['course_1_*', 'lobby']);
+    expect(compileRoomPatterns(['course_1_*', 'lobby'])).toBe(first);
+    // Same cache key ("a\nb"), but one entry with a newline is not a room id.
+    expect(compileRoomPatterns(['a', 'b']).allows('a')).toBe(true);
+    expect(() => compileRoomPatterns(['a\nb'])).toThrow('rooms[0] must be a room id');
+    const other = compileRoomPatterns(['course_2_*']);
+    expect(other).not.toBe(first);
+    expect(other.allows('course_1_x')).toBe(false);
+  });
 });

@@ -31,6 +31,45 @@ export function compileRoomPatterns(claim: unknown): RoomPatterns {
   if (!Array.isArray(claim)) {
     throw new LecternError('unauthorized', 'rooms claim must be an array of room ids or prefixes ending in "*"');
   }
+  const key = cacheKey(claim);
+  const cached = key === undefined ? undefined : compiled.get(key);
+  if (cached !== undefined && samePatterns(cached.patterns, claim)) return cached;
+  const patterns = compile(claim);
+  if (key !== undefined) {
+    // Bounded: past the limit the oldest entry goes (Map keeps insertion order).
+    if (compiled.size >= MAX_CACHED_CLAIMS) compiled.delete(compiled.keys().next().value!);
+    compiled.set(key, patterns);
+  }
+  return patterns;
+}
+
+/**
+ * Compiled claims by their text. Every connection's token is compiled at upgrade, and most
+ * tokens of a deployment carry one of a few claims (`["*"]`, `["course_42_*"]`): sharing the
+ * frozen result keeps its sets and closure out of every connection's memory (~400 bytes each).
+ */
+const compiled = new Map<string, RoomPatterns>();
+const MAX_CACHED_CLAIMS = 1024;
+
+/** Claims longer than this are compiled each time: the cache holds at most ~1 MiB of keys. */
+const MAX_CACHED_KEY_CHARS = 1024;
+
+/** The cache key of a short claim of strings (one string as itself, no copy); else undefined. */
+function cacheKey(claim: unknown[]): string | undefined {
+  if (claim.length === 0 || claim.length > 16) return undefined;
+  for (let i = 0; i < claim.length; i++) if (typeof claim[i] !== 'string') return undefined;
+  const key = claim.length === 1 ? (claim[0] as string) : claim.join('\n');
+  return key.length > MAX_CACHED_KEY_CHARS ? undefined : key;
+}
+
+/** Keys can collide (an entry holding `\n` is invalid, but has the key of two valid entries). */
+function samePatterns(patterns: readonly string[], claim: unknown[]): boolean {
+  if (patterns.length !== claim.length) return false;
+  for (let i = 0; i < claim.length; i++) if (patterns[i] !== claim[i]) return false;
+  return true;
+}
+
+function compile(claim: unknown[]): RoomPatterns {
   const exact = new Set<string>();
   const prefixes = new Set<string>();
   let all = false;

@@ -86,6 +86,21 @@ describe('HS256', () => {
     const [header, payload] = signer.sign({ sub: 'u1' }).split('.');
     expect(rejection(verifier, `${header}.${payload}.`)).toBe('invalid signature');
   });
+
+  it('compares the MAC as text, as jsonwebtoken did: another spelling of the same bytes is refused', () => {
+    const token = signer.sign({ sub: 'u1' });
+    // 32 bytes are 43 base64url characters; the last one carries 2 unused bits.
+    const last = token.at(-1)!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const sameBytes = alphabet[alphabet.indexOf(last) ^ 1]!;
+    expect(Buffer.from(token.slice(-2, -1) + sameBytes, 'base64url')).toEqual(Buffer.from(token.slice(-2), 'base64url'));
+    expect(rejection(verifier, token.slice(0, -1) + sameBytes)).toBe('invalid signature');
+  });
+
+  it('reports a typ JWT token whose payload is not JSON as a bad signature, as jsonwebtoken did', () => {
+    const input = `${base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${base64url('not json')}`;
+    expect(rejection(verifier, `${input}.${hmac(SECRET)(input)}`)).toBe('invalid signature');
+  });
 });
 
 describe('RS256 and ES256', () => {
@@ -96,6 +111,12 @@ describe('RS256 and ES256', () => {
     const principal = verifier.verify(token, NOW);
     expect(principal.user.id).toBe('u1');
     expect(principal.rooms.allows('any-room')).toBe(true);
+  });
+
+  it('refuses an ES256 signature that is not the 64-byte r||s of JWS (a DER one, say)', () => {
+    const verifier = createVerifier({ publicKey: ec.publicKey });
+    const der = craft({ alg: 'ES256' }, { sub: 'u1' }, (input) => cryptoSign('sha256', Buffer.from(input), ec.privateKey).toString('base64url'));
+    expect(rejection(verifier, der)).toBe('invalid signature');
   });
 
   it('verifies ES256, detected from a P-256 key', () => {
