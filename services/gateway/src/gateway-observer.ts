@@ -8,8 +8,8 @@ import type { WebSocket } from './uws.js';
 export interface GatewayObserver {
   /** A socket opened (after `welcome` was queued). */
   opened(ws: WebSocket<unknown>, connectionId: string, user: UserRef): void;
-  /** A socket closed, with the close code uWS reports. */
-  closed(connectionId: string, user: UserRef, code: number): void;
+  /** A socket closed, with the close code uWS reports (`ws` is usable until this returns). */
+  closed(connectionId: string, user: UserRef, code: number, ws: WebSocket<unknown>): void;
   /** A client frame passed validation (`type`), or was refused (`invalid`). */
   frameIn(type: string): void;
   /** A frame was queued for one socket (any server frame, encoded). */

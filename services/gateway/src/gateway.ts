@@ -28,6 +28,8 @@ import { CommandClient } from './command-client.js';
 import type { GatewayObserver } from './gateway-observer.js';
 import { errorBody, sendJson, statusLine } from './http-responses.js';
 import { DEFAULT_GATEWAY_OPTIONS, type GatewayOptions } from './options.js';
+import { DeadlineHeap, type HasDeadline } from './deadline-heap.js';
+import { addRoom, deleteRoom, hasRoom, roomCount, roomList, type RoomSet } from './room-set.js';
 import { RoomTopics } from './room-topics.js';
 import { startLeaseAnnouncer } from './lease-announcer.js';
 import { TokenBucket } from './token-bucket.js';
@@ -46,22 +48,48 @@ export interface GatewayDeps {
   observer?: GatewayObserver;
 }
 
-/** Per-socket state, kept in uWS' user data. */
-interface Connection {
-  id: string;
-  principal: Principal;
-  user: UserRef;
+/**
+ * Per-socket state, kept in uWS' user data. A class with every field set in the constructor,
+ * so all connections share one shape, and nothing per connection beyond these fields: rooms
+ * as a `RoomSet` (usually one string), token expiry in the gateway's one `DeadlineHeap`.
+ */
+class Connection implements HasDeadline {
+  readonly user: UserRef;
   /** Rooms this connection has joined (answered `joined`). */
-  rooms: Set<string>;
+  rooms: RoomSet = undefined;
   /** Rooms with a join in flight. */
-  joining: Set<string> | undefined;
-  bucket: TokenBucket;
-  violations: number;
+  joining: RoomSet = undefined;
+  violations = 0;
   violationsSince: number;
-  requests: number;
-  closed: boolean;
-  expiryTimer: NodeJS.Timeout | undefined;
+  requests = 0;
+  closed = false;
+  /** When the token expires (DeadlineHeap), and the connection's slot there. */
+  deadlineAt = 0;
+  heapIndex = -1;
+  /** Set at `open`: the expiry timer closes the socket through it. */
+  ws: Socket | undefined = undefined;
+
+  constructor(
+    readonly id: string,
+    public principal: Principal,
+    readonly bucket: TokenBucket,
+    now: number,
+  ) {
+    this.user = principal.user;
+    this.violationsSince = now;
+  }
 }
+
+/**
+ * What uWS keeps for a socket. uWS copies the *own properties* of the upgrade's user data onto
+ * its socket object (`getUserData()` returns the socket itself): one property pointing at the
+ * Connection costs one slot there, where copying the connection's fields cost a property array
+ * of their own on every socket, and left the original object as garbage.
+ */
+interface SocketData {
+  connection: Connection;
+}
+type Socket = WebSocket<SocketData>;
 
 export interface Gateway {
   readonly app: TemplatedApp;
@@ -110,30 +138,40 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const observer = deps.observer;
   const topics = new RoomTopics(app, bus, logger, (room, _bytes, frame) => observer?.published(room, frame, app.numSubscribers(room)));
   const commands = new CommandClient(bus, logger, options.requestTimeoutMs, options.noOwnerRetries);
-  const sockets = new Set<WebSocket<Connection>>();
+  const sockets = new Set<Socket>();
   let connectionCounter = 0;
   let draining = false;
   let listenSocket: us_listen_socket | undefined;
 
-  const welcomeBase = { protocol: 1 as const, heartbeatMs: options.heartbeatMs, limits };
+  // `welcome` differs per connection only in its id and user: the rest is encoded once.
+  // Same bytes as encodeFrame({ type: 'welcome', connectionId, user, protocol, heartbeatMs, limits }).
+  const welcomeTail = `,${JSON.stringify({ protocol: 1 as const, heartbeatMs: options.heartbeatMs, limits }).slice(1)}`;
+  const welcomeFrame = (connection: Connection): string =>
+    `{"type":"welcome","connectionId":${JSON.stringify(connection.id)},"user":${JSON.stringify(connection.user)}${welcomeTail}`;
+
+  // Token expiry (PROTOCOL.md §1, close 4001): every connection's deadline in one heap, one timer
+  // armed for the earliest.
+  const expiries = new DeadlineHeap<Connection>();
+  let expiryTimer: NodeJS.Timeout | undefined;
+  let expiryTimerAt = 0;
 
   // --- sending -------------------------------------------------------------------------------
 
-  function closeWith(ws: WebSocket<Connection>, code: number, reason: string): void {
-    const connection = ws.getUserData();
+  function closeWith(ws: Socket, code: number, reason: string): void {
+    const connection = ws.getUserData().connection;
     if (connection.closed) return;
     connection.closed = true;
     ws.end(code, reason);
   }
 
-  function send(ws: WebSocket<Connection>, data: string | Uint8Array): void {
-    if (ws.getUserData().closed) return;
+  function send(ws: Socket, data: string | Uint8Array): void {
+    if (ws.getUserData().connection.closed) return;
     observer?.frameOut(data);
     // 2 = dropped: the socket is past its send-buffer limit. Close it instead of losing data.
     if (ws.send(data, false) === 2) closeWith(ws, CLOSE_CODES.too_slow, 'too slow: send buffer full');
   }
 
-  function sendReplyError(ws: WebSocket<Connection>, reply: CommandReply & { ok: false }, id: string | undefined, room: string): void {
+  function sendReplyError(ws: Socket, reply: CommandReply & { ok: false }, id: string | undefined, room: string): void {
     send(ws, errorFrame(reply.code, reply.message, { id, room, retryAfterMs: reply.retryAfterMs }));
   }
 
@@ -171,26 +209,27 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
 
   // --- frames --------------------------------------------------------------------------------
 
-  async function onJoin(ws: WebSocket<Connection>, connection: Connection, frame: JoinRoomFrame): Promise<void> {
+  async function onJoin(ws: Socket, connection: Connection, frame: JoinRoomFrame): Promise<void> {
     const { room, id } = frame;
     if (!connection.principal.rooms.allows(room)) {
       send(ws, errorFrame('forbidden', `your token does not allow room ${room}`, { id, room }));
       return;
     }
-    if (connection.joining?.has(room)) {
+    if (hasRoom(connection.joining, room)) {
       send(ws, errorFrame('bad_request', `a join of room ${room} is already in flight`, { id, room }));
       return;
     }
-    const rejoin = connection.rooms.has(room);
-    if (!rejoin && connection.rooms.size + (connection.joining?.size ?? 0) >= limits.maxRooms) {
+    const rejoin = hasRoom(connection.rooms, room);
+    if (!rejoin && roomCount(connection.rooms) + roomCount(connection.joining) >= limits.maxRooms) {
       send(ws, errorFrame('too_many_rooms', `a connection may be in at most ${limits.maxRooms} rooms`, { id, room }));
       return;
     }
-    (connection.joining ??= new Set()).add(room);
+    connection.joining = addRoom(connection.joining, room);
+    let roomId: string;
     try {
-      await topics.acquire(room);
+      roomId = await topics.acquire(room);
     } catch (err) {
-      connection.joining.delete(room);
+      connection.joining = deleteRoom(connection.joining, room);
       logger.warn({ err, room }, 'subscribing to a room failed');
       send(ws, errorFrame('unavailable', 'the bus is unavailable; retry', { id, room, retryAfterMs: 500 }));
       return;
@@ -200,7 +239,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       ...envelope(connection, room),
       ...(frame.since === undefined ? {} : { since: frame.since }),
     });
-    connection.joining.delete(room);
+    connection.joining = deleteRoom(connection.joining, room);
     const kept = topics.endJoin(room, reply.ok ? (reply.seq ?? 0) : Number.MAX_SAFE_INTEGER);
     if (!reply.ok || tail === undefined) {
       topics.release(room);
@@ -220,7 +259,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       return;
     }
     if (rejoin) topics.release(room); // one reference per (connection, room)
-    connection.rooms.add(room);
+    connection.rooms = addRoom(connection.rooms, roomId);
     const prefix = id === undefined ? '{"type":"joined",' : `{"type":"joined","id":${JSON.stringify(id)},`;
     ws.cork(() => {
       send(ws, Buffer.concat([Buffer.from(prefix), tail]));
@@ -231,13 +270,13 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     });
   }
 
-  async function onLeave(ws: WebSocket<Connection>, connection: Connection, frame: LeaveRoomFrame): Promise<void> {
+  async function onLeave(ws: Socket, connection: Connection, frame: LeaveRoomFrame): Promise<void> {
     const { room, id } = frame;
-    if (!connection.rooms.has(room)) {
+    if (!hasRoom(connection.rooms, room)) {
       send(ws, errorFrame('not_joined', `not in room ${room}`, { id, room }));
       return;
     }
-    connection.rooms.delete(room);
+    connection.rooms = deleteRoom(connection.rooms, room);
     ws.unsubscribe(room);
     topics.release(room);
     const reply = await leaveOnOwner(connection, room, 'left');
@@ -246,9 +285,9 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     else sendReplyError(ws, reply, id, room);
   }
 
-  async function onChat(ws: WebSocket<Connection>, connection: Connection, frame: ChatMessageFrame): Promise<void> {
+  async function onChat(ws: Socket, connection: Connection, frame: ChatMessageFrame): Promise<void> {
     const { room, id } = frame;
-    if (!connection.rooms.has(room)) {
+    if (!hasRoom(connection.rooms, room)) {
       send(ws, errorFrame('not_joined', `join room ${room} before sending to it`, { id, room }));
       return;
     }
@@ -263,9 +302,9 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     else sendReplyError(ws, reply, id, room);
   }
 
-  async function onSessionUpdate(ws: WebSocket<Connection>, connection: Connection, frame: LiveSessionUpdateFrame): Promise<void> {
+  async function onSessionUpdate(ws: Socket, connection: Connection, frame: LiveSessionUpdateFrame): Promise<void> {
     const { room, id } = frame;
-    if (!connection.rooms.has(room)) {
+    if (!hasRoom(connection.rooms, room)) {
       send(ws, errorFrame('not_joined', `join room ${room} before updating its session`, { id, room }));
       return;
     }
@@ -280,7 +319,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     else sendReplyError(ws, reply, id, room);
   }
 
-  function onRefresh(ws: WebSocket<Connection>, connection: Connection, frame: RefreshTokenFrame): void {
+  function onRefresh(ws: Socket, connection: Connection, frame: RefreshTokenFrame): void {
     let principal: Principal;
     try {
       principal = verifier.verify(frame.token);
@@ -294,23 +333,38 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       return;
     }
     connection.principal = principal;
-    scheduleExpiry(ws, connection);
+    scheduleExpiry(connection);
     send(ws, encodeFrame({ type: 'ack', id: frame.id }));
   }
 
-  function scheduleExpiry(ws: WebSocket<Connection>, connection: Connection): void {
-    if (connection.expiryTimer !== undefined) clearTimeout(connection.expiryTimer);
-    connection.expiryTimer = undefined;
+  function scheduleExpiry(connection: Connection): void {
     const expiresAt = connection.principal.expiresAt;
-    if (expiresAt === undefined) return;
-    const delay = Math.min(MAX_TIMER_MS, Math.max(0, expiresAt - Date.now()));
-    connection.expiryTimer = setTimeout(() => {
-      if (delay === MAX_TIMER_MS) scheduleExpiry(ws, connection);
-      else closeWith(ws, CLOSE_CODES.token_expired, 'token expired');
-    }, delay);
+    if (expiresAt === undefined) expiries.remove(connection);
+    else expiries.schedule(connection, expiresAt);
+    armExpiryTimer();
   }
 
-  function onRateLimited(ws: WebSocket<Connection>, connection: Connection, frame: ClientFrame, waitMs: number, now: number): void {
+  /** Keeps the one expiry timer armed for the earliest deadline (none when nothing expires). */
+  function armExpiryTimer(): void {
+    const at = expiries.earliest();
+    if (expiryTimer !== undefined && at === expiryTimerAt) return;
+    if (expiryTimer !== undefined) clearTimeout(expiryTimer);
+    expiryTimer = undefined;
+    if (at === undefined) return;
+    expiryTimerAt = at;
+    expiryTimer = setTimeout(expireDue, Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now())));
+  }
+
+  function expireDue(): void {
+    expiryTimer = undefined;
+    const now = Date.now();
+    for (let due = expiries.popDue(now); due !== undefined; due = expiries.popDue(now)) {
+      if (due.ws !== undefined) closeWith(due.ws, CLOSE_CODES.token_expired, 'token expired');
+    }
+    armExpiryTimer();
+  }
+
+  function onRateLimited(ws: Socket, connection: Connection, frame: ClientFrame, waitMs: number, now: number): void {
     if (now - connection.violationsSince > options.abuseWindowMs) {
       connection.violations = 0;
       connection.violationsSince = now;
@@ -323,7 +377,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     send(ws, errorFrame('rate_limited', `at most ${limits.ratePerSecond} requests per second (burst ${limits.burst})`, { id: frame.id, room, retryAfterMs: waitMs }));
   }
 
-  function dispatch(ws: WebSocket<Connection>, connection: Connection, frame: ClientFrame): void {
+  function dispatch(ws: Socket, connection: Connection, frame: ClientFrame): void {
     switch (frame.type) {
       case 'ping':
         send(ws, encodeFrame({ type: 'pong', id: frame.id, ts: frame.ts, serverTs: Date.now() }));
@@ -359,7 +413,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     return header.toLowerCase().startsWith('bearer ') ? header.slice(7).trim() : '';
   }
 
-  app.ws<Connection>('/ws', {
+  app.ws<SocketData>('/ws', {
     compression: uWS.DISABLED,
     maxPayloadLength: payloadCeiling(limits.maxFrameBytes),
     idleTimeout: idleTimeoutSeconds(options.heartbeatMs),
@@ -397,33 +451,27 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         return;
       }
       const now = Date.now();
-      const connection: Connection = {
-        id: `${options.gatewayId}-${(++connectionCounter).toString(36)}`,
+      const connection = new Connection(
+        `${options.gatewayId}-${(++connectionCounter).toString(36)}`,
         principal,
-        user: principal.user,
-        rooms: new Set(),
-        joining: undefined,
-        bucket: new TokenBucket(limits.ratePerSecond, limits.burst, now),
-        violations: 0,
-        violationsSince: now,
-        requests: 0,
-        closed: false,
-        expiryTimer: undefined,
-      };
-      res.cork(() => res.upgrade(connection, key, protocol, extensions, context));
+        new TokenBucket(limits.ratePerSecond, limits.burst, now),
+        now,
+      );
+      res.cork(() => res.upgrade<SocketData>({ connection }, key, protocol, extensions, context));
     },
 
     open(ws) {
-      const connection = ws.getUserData();
+      const connection = ws.getUserData().connection;
+      connection.ws = ws;
       sockets.add(ws);
-      send(ws, encodeFrame({ type: 'welcome', connectionId: connection.id, user: connection.user, ...welcomeBase }));
-      scheduleExpiry(ws, connection);
+      send(ws, welcomeFrame(connection));
+      scheduleExpiry(connection);
       observer?.opened(ws as WebSocket<unknown>, connection.id, connection.user);
       logger.debug({ connection: connection.id, user: connection.user.id }, 'connection open');
     },
 
     message(ws, message, isBinary) {
-      const connection = ws.getUserData();
+      const connection = ws.getUserData().connection;
       if (connection.closed) return;
       if (isBinary) {
         closeWith(ws, CLOSE_CODES.policy_violation, 'binary frames are not accepted');
@@ -449,16 +497,20 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     },
 
     close(ws, code) {
-      const connection = ws.getUserData();
+      const connection = ws.getUserData().connection;
       connection.closed = true;
       sockets.delete(ws);
-      if (connection.expiryTimer !== undefined) clearTimeout(connection.expiryTimer);
-      for (const room of connection.rooms) {
+      connection.ws = undefined;
+      if (connection.heapIndex >= 0) {
+        expiries.remove(connection);
+        armExpiryTimer();
+      }
+      for (const room of roomList(connection.rooms)) {
         topics.release(room);
         void leaveOnOwner(connection, room, 'disconnected');
       }
-      connection.rooms.clear();
-      observer?.closed(connection.id, connection.user, code);
+      connection.rooms = undefined;
+      observer?.closed(connection.id, connection.user, code, ws as WebSocket<unknown>);
       logger.debug({ connection: connection.id, code }, 'connection closed');
     },
   });
@@ -521,9 +573,9 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       clearInterval(slowConsumerSweep);
       const leaves: Promise<unknown>[] = [];
       for (const ws of sockets) {
-        const connection = ws.getUserData();
-        for (const room of connection.rooms) leaves.push(leaveOnOwner(connection, room, 'disconnected'));
-        connection.rooms.clear();
+        const connection = ws.getUserData().connection;
+        for (const room of roomList(connection.rooms)) leaves.push(leaveOnOwner(connection, room, 'disconnected'));
+        connection.rooms = undefined;
       }
       await Promise.race([Promise.all(leaves), sleep(timeoutMs)]);
       lease.stop(false); // no `leaving`: a leave that did not get through is still cleaned up by the lease

@@ -117,7 +117,7 @@ export function createGatewayMetrics(options: { defaultMetrics?: boolean; regist
 export function combineObservers(...observers: GatewayObserver[]): GatewayObserver {
   return {
     opened: (ws, id, user) => observers.forEach((o) => o.opened(ws, id, user)),
-    closed: (id, user, code) => observers.forEach((o) => o.closed(id, user, code)),
+    closed: (id, user, code, ws) => observers.forEach((o) => o.closed(id, user, code, ws)),
     frameIn: (type) => observers.forEach((o) => o.frameIn(type)),
     frameOut: (data) => observers.forEach((o) => o.frameOut(data)),
     published: (room, frame, subscribers) => observers.forEach((o) => o.published(room, frame, subscribers)),

@@ -18,6 +18,8 @@ interface KeptFrame {
 }
 
 interface RoomTopic {
+  /** The room id, as the first joiner spelled it (see `acquire`). */
+  room: string;
   refs: number;
   subscription: Promise<Subscription>;
   pendingJoins: number;
@@ -46,11 +48,15 @@ export class RoomTopics {
     return this.rooms.size;
   }
 
-  /** Takes a reference on the room's frames; resolves once the bus subscription is live. */
-  async acquire(room: string): Promise<void> {
+  /**
+   * Takes a reference on the room's frames; resolves once the bus subscription is live, with
+   * the room id this gateway already holds for the room (the first joiner's string): callers
+   * keep that one, so thousands of members of a room do not each keep a copy of its id.
+   */
+  async acquire(room: string): Promise<string> {
     let topic = this.rooms.get(room);
     if (topic === undefined) {
-      const created: RoomTopic = { refs: 0, pendingJoins: 0, kept: [], subscription: undefined as never };
+      const created: RoomTopic = { room, refs: 0, pendingJoins: 0, kept: [], subscription: undefined as never };
       created.subscription = this.bus.subscribe(this.bus.subjects.events(room), (message) => {
         const { seq, frame } = decodeEventMessage(message.data);
         this.app.publish(room, frame, false);
@@ -71,6 +77,7 @@ export class RoomTopics {
       this.release(room);
       throw err;
     }
+    return topic.room;
   }
 
   /**
