@@ -10,11 +10,8 @@
  *   lectern token --sub alice [--name Alice] [--role instructor] [--rooms '*'] [--ttl 3600]
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from './config.js';
-import { createLogger, mintToken, startAllInOne, startGatewayProcess, startRoomsProcess, type Running } from './server.js';
-import { openStore } from './backends.js';
-import { parseReplayArgs, replay } from './replay.js';
-import pino from 'pino';
+import type { Running } from './server.js';
+import { runGatewayThread } from './gateway-thread.js';
 
 const USAGE = `usage: lectern <command>
 
@@ -52,6 +49,17 @@ async function runService(start: () => Promise<Running>, describe: (running: Run
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  if (command === 'gateway') {
+    // The gateway runs on a thread with a small young generation (gateway-thread.ts), which
+    // loads its configuration and modules itself: this thread loads neither, so it stays small.
+    runGatewayThread();
+    return;
+  }
+  const { ConfigError, loadConfig } = await import('./config.js');
+  const { createLogger, mintToken, startAllInOne, startRoomsProcess } = await import('./server.js');
+  const { openStore } = await import('./backends.js');
+  const { parseReplayArgs, replay } = await import('./replay.js');
+  const { default: pino } = await import('pino');
   switch (command) {
     case 'start': {
       const config = loadConfig(process.env, 'start');
@@ -72,11 +80,6 @@ async function main(argv: string[]): Promise<void> {
           }
         },
       );
-      return;
-    }
-    case 'gateway': {
-      const config = loadConfig(process.env, 'gateway');
-      await runService(() => startGatewayProcess(config, createLogger(config)), () => undefined);
       return;
     }
     case 'rooms': {
@@ -141,7 +144,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof ConfigError) {
+  if (err instanceof Error && err.name === 'ConfigError') {
     process.stderr.write(`lectern: ${err.message}\n`);
     process.exit(78); // EX_CONFIG
   }
