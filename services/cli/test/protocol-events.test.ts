@@ -36,6 +36,7 @@ for (const backend of await backends()) {
         room,
         seq: 1,
         participants: [{ id: 'teacher', name: 'Ms T', role: 'instructor', connections: 1 }],
+        participantCount: 1,
         session: { state: 'scheduled', data: {}, updatedAt: expect.any(Number) },
         history: [],
       });
