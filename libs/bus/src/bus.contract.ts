@@ -198,6 +198,22 @@ export function defineBusContract(setup: BusContractSetup): void {
     expect(() => received.subscription.unsubscribe()).not.toThrow();
   });
 
+  it('drain: handles what was already sent, then nothing more', async () => {
+    const { a, b } = await pair();
+    const subject = fresh('drain');
+    const received = await collect(b, subject);
+    for (let i = 0; i < 50; i++) a.publish(subject, sequenceNumber(i));
+    await a.flush();
+    // Drained while the 50 may still be on their way: none of them is dropped.
+    await received.subscription.drain();
+    expect(received.messages.map((message) => readSequenceNumber(message.data))).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    a.publish(subject, text('after'));
+    await roundTrip(a, b, fresh('barrier'));
+    expect(received.messages).toHaveLength(50);
+    await received.subscription.drain();
+    expect(() => received.subscription.unsubscribe()).not.toThrow();
+  });
+
   it('delivers each message to one member of a queue group, and to every plain subscriber', async () => {
     const { a, b } = await pair();
     const subject = fresh('queue');

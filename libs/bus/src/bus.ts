@@ -50,7 +50,15 @@ export type BusHandler = (message: BusMessage) => void;
 
 export interface Subscription {
   readonly subject: string;
+  /** Stops delivery at once: messages already on their way to this subscriber are dropped. */
   unsubscribe(): void;
+  /**
+   * Stops delivery without dropping: nothing published after the server saw the drain
+   * reaches the handler, but messages already on their way still do. Resolves once they were
+   * handled. A shard hand-off needs this: a request already routed to the old owner must be
+   * answered (the old owner says "moved"), not lost to a requester that waits for a timeout.
+   */
+  drain(): Promise<void>;
 }
 
 export interface SubscribeOptions {

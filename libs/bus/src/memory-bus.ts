@@ -266,13 +266,22 @@ class Connection implements MemoryBus {
     };
     this.subscriptions.add(record);
     this.broker.add(record);
+    const close = () => {
+      if (record.state === 'closed') return;
+      if (record.state === 'active') this.broker.remove(record);
+      record.state = 'closed';
+      this.subscriptions.delete(record);
+    };
     return {
       subject,
-      unsubscribe: () => {
-        if (record.state === 'closed') return;
-        if (record.state === 'active') this.broker.remove(record);
-        record.state = 'closed';
-        this.subscriptions.delete(record);
+      unsubscribe: close,
+      drain: async () => {
+        if (record.state !== 'active') return;
+        // No new deliveries; the ones already queued still reach the handler ('draining').
+        this.broker.remove(record);
+        record.state = 'draining';
+        await this.broker.settled();
+        close();
       },
     };
   }

@@ -200,7 +200,17 @@ class NatsBusImpl implements NatsBus {
       unsubscribeQuietly(subscription);
       throw this.translate(error, subject);
     }
-    return { subject, unsubscribe: () => unsubscribeQuietly(subscription) };
+    return {
+      subject,
+      unsubscribe: () => unsubscribeQuietly(subscription),
+      drain: async () => {
+        try {
+          await subscription.drain();
+        } catch {
+          // Closed with its connection (or already drained): nothing is left to deliver.
+        }
+      },
+    };
   }
 
   async request(subject: string, data: Uint8Array, options: RequestOptions): Promise<Uint8Array> {

@@ -79,7 +79,18 @@ export type RoomCommandKind = RoomCommand['kind'];
  */
 export type CommandReply =
   | { ok: true; seq?: number; duplicate?: boolean; frame?: string; body?: unknown }
-  | { ok: false; code: ErrorCode; message: string; retryAfterMs?: number };
+  | {
+      ok: false;
+      code: ErrorCode;
+      message: string;
+      retryAfterMs?: number;
+      /**
+       * The command was not applied because the room is changing owner (its shard is being
+       * handed off, or another writer fenced it): the gateway retries it like a command that
+       * found no owner, instead of passing `unavailable` on to the client.
+       */
+      moved?: true;
+    };
 
 /** Metadata stored with each event in the log; never sent to clients. */
 export interface EventMeta {

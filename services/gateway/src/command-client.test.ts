@@ -28,6 +28,21 @@ describe('CommandClient', () => {
     await bus.close();
   });
 
+  it('retries a command the old owner answered as moved (not applied), and passes on other unavailable answers', async () => {
+    const bus = createMemoryBus({ prefix: 'cc3' });
+    const client = new CommandClient(bus, logger, 1000, 10);
+    const answers = [
+      encodeReply({ ok: false, code: 'unavailable', message: 'the room is moving; retry', moved: true }),
+      encodeReply({ ok: true, seq: 9 }),
+      encodeReply({ ok: false, code: 'unavailable', message: 'the event log is unavailable; retry' }),
+    ];
+    await bus.subscribe(bus.subjects.command(command.room), (message) => message.respond(answers.shift()!));
+    expect((await client.send(command)).reply).toMatchObject({ ok: true, seq: 9 });
+    expect((await client.send(command)).reply).toMatchObject({ ok: false, code: 'unavailable' });
+    expect(answers).toEqual([]);
+    await bus.close();
+  });
+
   it('answers unavailable once its retries are spent', async () => {
     const bus = createMemoryBus({ prefix: 'cc2' });
     const client = new CommandClient(bus, logger, 1000, 2);

@@ -58,7 +58,13 @@ export class CommandClient {
     const data = encoder.encode(JSON.stringify(command));
     for (let attempt = 0; ; attempt++) {
       try {
-        return decodeReply(await this.request(subject, data));
+        const outcome = decodeReply(await this.request(subject, data));
+        // The old owner handing the room off did not apply it: wait for the new one, as below.
+        if (!outcome.reply.ok && outcome.reply.moved === true && attempt < this.noOwnerRetries) {
+          await sleep(noOwnerRetryDelayMs(attempt));
+          continue;
+        }
+        return outcome;
       } catch (err) {
         if (isBusError(err, 'no_responders') && attempt < this.noOwnerRetries) {
           await sleep(noOwnerRetryDelayMs(attempt));

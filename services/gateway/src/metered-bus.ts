@@ -53,7 +53,9 @@ export function meteredBus(bus: Bus, histogram: Histogram<'kind' | 'outcome'>, l
           end({ outcome: code });
           errors?.(code);
           const { cid, room } = commandOf(data);
-          logger.warn({ cid, room, kind, err }, 'command failed on the bus');
+          // No responders is routine while a shard moves, and the command client retries it.
+          if (code === 'no_responders') logger.debug({ cid, room, kind }, 'no owner for the command yet');
+          else logger.warn({ cid, room, kind, err }, 'command failed on the bus');
           throw err;
         }
       };

@@ -119,6 +119,24 @@ describe('RoomActor', () => {
     expect(store.log.map((e) => e.seq)).toEqual([1, 2]);
   });
 
+  it('marks as moved (the gateway retries them) only answers that were surely not applied', async () => {
+    const { store, actor, answers, send } = setup();
+    send('join', { kind: 'join', connection: conn('c1'), user: user('a') });
+    await tick();
+    store.commitAll();
+    await tick();
+    // A failed commit may have landed: plain unavailable, for the client to resend with its mid.
+    send('maybe', { kind: 'chat', connection: conn('c1'), user: user('a'), text: 'x' });
+    store.failAll();
+    await tick();
+    expect(answers.at(-1)!.reply).toMatchObject({ code: 'unavailable' });
+    expect(answers.at(-1)!.reply).not.toHaveProperty('moved');
+    // Handed off: whatever reaches the stopped actor was not applied.
+    await actor.stop();
+    send('late', { kind: 'chat', connection: conn('c1'), user: user('a'), text: 'y' });
+    expect(answers.at(-1)).toMatchObject({ label: 'late', reply: { code: 'unavailable', moved: true } });
+  });
+
   it('answers a resume with the missed events from memory, and from the log once the actor was rebuilt', async () => {
     const { store, answers, send } = setup({ frameRingSize: 4 });
     send('join', { kind: 'join', connection: conn('c1'), user: user('a') });

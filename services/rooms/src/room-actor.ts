@@ -69,6 +69,9 @@ const PAGE = 1000;
 const textEncoder = new TextEncoder();
 const CLOSING_BRACE = textEncoder.encode('}');
 const UNAVAILABLE = (message: string): Uint8Array => encodeReply({ ok: false, code: 'unavailable', message, retryAfterMs: 200 });
+/** Not applied because the room is changing owner: the gateway retries these itself. */
+export const movedReply = (message: string): Uint8Array =>
+  encodeReply({ ok: false, code: 'unavailable', message, retryAfterMs: 200, moved: true });
 
 export function toLoggedEvent(stored: StoredEvent): LoggedEvent {
   return {
@@ -125,7 +128,7 @@ export class RoomActor {
       return;
     }
     if (this.status === 'stopped') {
-      respond(UNAVAILABLE('the room is moving; retry'));
+      respond(movedReply('the room is moving; retry'));
       return;
     }
     if (this.waiting.length >= this.env.options.maxQueuedCommands) {
@@ -388,7 +391,9 @@ export class RoomActor {
       conflict ? 'another writer appended to this room: reloading' : 'append failed: reloading the room',
     );
     if (conflict) this.env.onFenced?.(this.id);
-    const answer = UNAVAILABLE(conflict ? 'the room moved; retry' : 'the event log is unavailable; retry');
+    // A conflict rolled the whole flush back, so nothing answered here was applied; a failed
+    // commit may or may not have landed, so those answers go to the client (mids dedupe).
+    const answer = conflict ? movedReply('the room moved; retry') : UNAVAILABLE('the event log is unavailable; retry');
     // Every waiting command is answered once, in seq order. A join sits both in the pipeline
     // and in a barrier (or the deferred list, where it stays after its event committed).
     const answered = new Set<Respond>();
@@ -464,7 +469,7 @@ export class RoomActor {
       if ((options.snapshot ?? true) && this.pipeline.length === 0 && this.committedSeq > this.snapshotSeq) await this.snapshot();
     }
     this.status = 'stopped';
-    for (const { respond } of this.waiting.splice(0)) respond(UNAVAILABLE('the room is moving; retry'));
+    for (const { respond } of this.waiting.splice(0)) respond(movedReply('the room is moving; retry'));
   }
 }
 

@@ -12,6 +12,7 @@ import { shardOf, type Bus, type Subscription } from '@lectern/bus';
 import type { EventStore } from '@lectern/event-store';
 import type { Logger } from 'pino';
 import { ActorHost } from './actor-host.js';
+import { movedReply } from './room-actor.js';
 import { DEFAULT_ROOMS_OPTIONS, type RoomsOptions } from './options.js';
 import { DEFAULT_SHARD_OWNERSHIP_OPTIONS, lockNamespace, ShardOwnership, type ReleaseMode, type ShardOwnershipOptions } from './shard-ownership.js';
 import { GatewayLeases, type GatewayLeaseOptions } from './gateway-leases.js';
@@ -68,6 +69,9 @@ export async function startRoomsService(deps: RoomsServiceDeps): Promise<RoomsSe
 
   const shardCount = subjects.shardCount;
   const subscriptions = new Map<number, Subscription>();
+  /** Shards being handed off: commands that still arrive for them were not applied. */
+  const releasing = new Set<number>();
+  const MOVED_WHILE_RELEASING = movedReply('the room is moving; retry');
   const onCommand = (message: Parameters<Parameters<Bus['subscribe']>[1]>[0]) => {
     const room = subjects.roomOfCommand(message.subject);
     let command: RoomCommand;
@@ -79,6 +83,11 @@ export async function startRoomsService(deps: RoomsServiceDeps): Promise<RoomsSe
       return;
     }
     command.room = room;
+    // Already on its way when the shard's hand-off began: not applied here, the gateway retries.
+    if (releasing.has(shardOf(room, shardCount))) {
+      message.respond(MOVED_WHILE_RELEASING);
+      return;
+    }
     host.dispatch(room, command, (bytes) => message.respond(bytes));
   };
   const serve = async (shard: number) => {
@@ -93,10 +102,20 @@ export async function startRoomsService(deps: RoomsServiceDeps): Promise<RoomsSe
   };
   const handoffTimeoutMs = deps.handoffTimeoutMs ?? 5000;
   const unserve = async (shard: number, mode: ReleaseMode) => {
-    // First, synchronously: no command of this shard reaches this process any more.
-    subscriptions.get(shard)?.unsubscribe();
+    // First, synchronously: no command of this shard reaches an actor any more. The
+    // subscription is drained, not dropped: a command NATS already routed here is answered
+    // `moved` (the gateway retries it at the new owner) instead of vanishing into a timeout.
+    const subscription = subscriptions.get(shard);
     subscriptions.delete(shard);
-    await host.release((room) => shardOf(room, shardCount) === shard, { timeoutMs: handoffTimeoutMs, snapshot: mode !== 'lost' });
+    releasing.add(shard);
+    try {
+      const drained = subscription?.drain();
+      await host.release((room) => shardOf(room, shardCount) === shard, { timeoutMs: handoffTimeoutMs, snapshot: mode !== 'lost' });
+      await drained;
+    } finally {
+      // The lock is released after this returns, so the shard cannot have been served again yet.
+      releasing.delete(shard);
+    }
   };
 
   const processId = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
