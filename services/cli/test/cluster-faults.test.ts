@@ -47,12 +47,15 @@ describe.runIf(available)('a Lectern cluster under faults', () => {
     figures[phase] = { ...(figures[phase] as object), ...workload.stats() };
     expect(problems.slice(0, 20)).toEqual([]);
   };
+  // settle waits up to 40 s for each of its two conditions: a test that settles gets the time
+  // to fail with settle's own message (what is behind), not the runner's bare timeout.
+  const SETTLING = 120_000;
 
   it('steady load on two gateways and two rooms processes', async () => {
     workload.startLoad(500);
     await sleep(3000);
     await settleAndCheck('steady');
-  });
+  }, SETTLING);
 
   it('kill -9 a rooms process under load: its shards move within 15 s, nothing acked is lost', async () => {
     workload.startLoad(500);
@@ -63,7 +66,7 @@ describe.runIf(available)('a Lectern cluster under faults', () => {
     figures.failover = { shardsMovedMs: Date.now() - started };
     await sleep(2000);
     await settleAndCheck('failover');
-  });
+  }, SETTLING);
 
   it('a new rooms process: the shards rebalance, nothing lost or doubled', async () => {
     workload.startLoad(500);
@@ -74,7 +77,7 @@ describe.runIf(available)('a Lectern cluster under faults', () => {
     figures.rebalance = { evenMs: Date.now() - started };
     await sleep(2000);
     await settleAndCheck('rebalance');
-  });
+  }, SETTLING);
 
   it('kill one NATS node: the others carry on, a gateway and a rooms process on it reconnect', async () => {
     workload.startLoad(500);
@@ -87,7 +90,7 @@ describe.runIf(available)('a Lectern cluster under faults', () => {
     // Both processes that were on it are alive and serving again.
     expect((await cluster.shares()).join()).toBe('32,32');
     expect((await fetch(`http://127.0.0.1:${cluster.gateways[1]!.port}/readyz`)).status).toBe(200);
-  });
+  }, SETTLING);
 
   it('kill -9 a gateway, restart it under the same name: members resume anywhere; the dead connections get user_left (timeout) within 15 s, the new ones stay', async () => {
     workload.startLoad(500);
@@ -129,7 +132,7 @@ describe.runIf(available)('a Lectern cluster under faults', () => {
     }
     const timedOut = await timedOutConnections();
     expect(workload.members.filter((member) => timedOut.has(member.connectionId)).map((member) => member.connectionId)).toEqual([]);
-  });
+  }, SETTLING);
 
   it('Postgres gone for 10 s: appends answer unavailable, nothing unacked is logged as acked, all recovers', async () => {
     workload.startLoad(500);
@@ -144,7 +147,7 @@ describe.runIf(available)('a Lectern cluster under faults', () => {
     figures.postgres_down = { unavailableAnswers: during.unavailable - before.unavailable, shardsBackMs: Date.now() - upAt };
     await sleep(2000);
     await settleAndCheck('postgres_down');
-  });
+  }, SETTLING);
 
   it('a stale owner serving every shard beside the lock holders: the fence holds, the log has no fork', async () => {
     const stale = await cluster.startRooms(0, { LECTERN_SHARD_OWNERSHIP: 'all' });
@@ -156,5 +159,5 @@ describe.runIf(available)('a Lectern cluster under faults', () => {
     // The fence did refuse appends (of one writer or the other): two writers really raced.
     expect(conflicts.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     await settleAndCheck('stale_owner');
-  });
+  }, SETTLING);
 });

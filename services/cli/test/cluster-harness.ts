@@ -554,9 +554,16 @@ export class Workload {
   /** Waits until every queued chat is acked and every member is live at its rooms' heads. */
   async settle(timeoutMs = 30_000): Promise<void> {
     this.stopLoad();
-    await until(() => this.members.every((member) => member.queue.length === 0 && member.ready), timeoutMs, 'every chat acked');
+    const behind = (): string[] => this.members.filter((member) => member.queue.length > 0 || !member.ready).map((member) => `${member.id} (queued ${member.queue.length}, ready ${String(member.ready)})`);
+    await until(() => behind().length === 0, timeoutMs, 'every chat acked').catch((err: Error) => {
+      throw new Error(`${err.message}: ${behind().slice(0, 10).join(', ')}`);
+    });
     const heads = await this.heads();
-    await until(() => this.members.every((member) => [...member.rooms].every(([room, view]) => view.last >= (heads.get(room) ?? 0))), timeoutMs, 'every member at its rooms\' head');
+    const lagging = (): string[] =>
+      this.members.flatMap((member) => [...member.rooms].filter(([room, view]) => view.last < (heads.get(room) ?? 0)).map(([room, view]) => `${member.id} in ${room} at ${view.last} of ${heads.get(room) ?? 0}`));
+    await until(() => lagging().length === 0, timeoutMs, "every member at its rooms' head").catch((err: Error) => {
+      throw new Error(`${err.message}: ${lagging().slice(0, 10).join(', ')}`);
+    });
   }
 
   async heads(): Promise<Map<string, number>> {

@@ -24,6 +24,12 @@ interface RoomTopic {
   subscription: Promise<Subscription>;
   pendingJoins: number;
   kept: KeptFrame[];
+  /**
+   * The last seq relayed. A frame at or below it is dropped: a room's frames can come twice
+   * when an actor that lost a race to another writer republishes what it found in the log
+   * (room-actor.ts), and every socket must still see each seq once, in order.
+   */
+  lastSeq: number;
 }
 
 /** Frames kept per room while joins are in flight; past this a joiner could miss frames. */
@@ -56,9 +62,11 @@ export class RoomTopics {
   async acquire(room: string): Promise<string> {
     let topic = this.rooms.get(room);
     if (topic === undefined) {
-      const created: RoomTopic = { room, refs: 0, pendingJoins: 0, kept: [], subscription: undefined as never };
+      const created: RoomTopic = { room, refs: 0, pendingJoins: 0, kept: [], lastSeq: 0, subscription: undefined as never };
       created.subscription = this.bus.subscribe(this.bus.subjects.events(room), (message) => {
         const { seq, frame } = decodeEventMessage(message.data);
+        if (seq <= created.lastSeq) return;
+        created.lastSeq = seq;
         this.app.publish(room, frame, false);
         this.onPublish(room, frame.length, frame);
         if (created.pendingJoins > 0 && created.kept.length < MAX_KEPT) {

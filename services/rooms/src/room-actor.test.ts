@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { decodeReply, type RoomCommand, type UserRef } from '@lectern/protocol';
-import type { EventStore, NewEvent, Snapshot, StoredEvent } from '@lectern/event-store';
+import { VersionConflictError, type EventStore, type NewEvent, type Snapshot, type StoredEvent } from '@lectern/event-store';
 import { RoomActor } from './room-actor.js';
 import { DEFAULT_ROOMS_OPTIONS, type RoomsOptions } from './options.js';
 
@@ -32,6 +32,18 @@ class HeldStore implements EventStore {
       for (const e of h.events) this.log.push({ ...e, room: h.room, position: String(this.log.length + 1) });
       h.reject(new Error('connection lost while committing'));
     }
+  }
+  /**
+   * Another writer (a stale owner) appends `events` first; every held append then hits the
+   * fence. The other writer never publishes (it died between its commit and its publish).
+   */
+  conflictAll(room: string, events: { type: string; data: unknown }[]): void {
+    for (const { type, data } of events) {
+      const seq = this.log.filter((e) => e.room === room).length + 1;
+      const frame = JSON.stringify({ type, room, seq, ts: 5, ...(data as object) });
+      this.log.push({ room, seq, type, ts: 5, data, meta: {}, frame, position: String(this.log.length + 1) } as StoredEvent);
+    }
+    for (const h of this.held.splice(0)) h.reject(new VersionConflictError(h.room, 'seq already appended by another writer'));
   }
   /** Fails every held append (as the real store does for a room whose flush failed). */
   failAll(): void {
@@ -243,5 +255,28 @@ describe('RoomActor', () => {
     ]);
     expect(published.map((p) => p.seq)).toEqual([1, 2, 3]);
     expect(store.log.map((e) => e.seq)).toEqual([1, 2, 3]);
+  });
+
+  it("another writer's events that hit this actor's append are published after the reload (the writer may have died before publishing)", async () => {
+    const { store, published, answers, send } = setup();
+    send('join', { kind: 'join', connection: conn('c1'), user: user('a') });
+    await tick();
+    store.commitAll();
+    await tick();
+    send('raced', { kind: 'chat', connection: conn('c1'), user: user('a'), text: 'x', mid: 'm1' });
+    store.conflictAll('r1', [{ type: 'chat_message', data: { from: user('a'), text: 'from the stale owner', mid: 'o1' } }]);
+    await tick();
+    await tick();
+    // Nothing of this actor's flush was applied: moved, for the gateway to retry.
+    expect(answers.at(-1)).toMatchObject({ label: 'raced', reply: { ok: false, code: 'unavailable', moved: true } });
+    expect(published.map((p) => [p.seq, p.frame.type, p.frame.text])).toEqual([
+      [1, 'user_joined', undefined],
+      [2, 'chat_message', 'from the stale owner'],
+    ]);
+    send('retry', { kind: 'chat', connection: conn('c1'), user: user('a'), text: 'x', mid: 'm1' });
+    store.commitAll();
+    await tick();
+    expect(answers.at(-1)).toMatchObject({ label: 'retry', reply: { ok: true, seq: 3 } });
+    expect(published.map((p) => p.seq)).toEqual([1, 2, 3]);
   });
 });

@@ -96,10 +96,12 @@ export class RoomActor {
   /** Bumped on every reload so callbacks of a previous life are ignored. */
   private generation = 0;
   /**
-   * Set by a failed commit (not a version conflict) to the last seq this actor published. A
-   * failure can leave the outcome unknown (the commit landed, then the connection broke); the
-   * reload finds such events in the log, and publishes those after this seq, so no member's
-   * live stream gets a gap. A conflict means another writer owns the room and publishes them.
+   * Set by a failed commit to the last seq this actor published; the reload publishes what it
+   * finds in the log after it, so no member's live stream waits for the room's next event to
+   * notice a gap. A failure can leave the outcome unknown (the commit landed, then the
+   * connection broke). A conflict means another writer appended: it normally publishes its
+   * events too, but it may have died between its commit and its publish (a stale owner killed).
+   * Gateways drop frames whose seq they already relayed, so publishing twice costs nothing.
    */
   private publishedBeforeFailure: number | undefined;
   lastActive: number;
@@ -174,9 +176,10 @@ export class RoomActor {
       this.publishedBeforeFailure = undefined;
       this.status = 'ready';
       if (landed.length > 0) {
-        // Commits whose outcome was unknown and that did land: their commands were answered
-        // `unavailable` (a resend with the same mid is a duplicate), but members get them live.
-        this.env.logger.info({ room: this.id, fromSeq: landed[0]!.seq, seq: landed.at(-1)!.seq }, 'publishing events that landed despite a failed commit');
+        // Commits whose outcome was unknown and that did land (their commands were answered
+        // `unavailable`; a resend with the same mid is a duplicate), or another writer's: members
+        // get them live.
+        this.env.logger.info({ room: this.id, fromSeq: landed[0]!.seq, seq: landed.at(-1)!.seq }, 'publishing events found in the log after a failed append');
         const now = this.env.now();
         for (const stored of landed) this.coalescer.onCommitted(toLoggedEvent(stored).event, stored.frame, now);
         this.coalescer.flush(now);
@@ -409,7 +412,7 @@ export class RoomActor {
     this.barriers = [];
     this.deferredJoins = [];
     this.coalescer?.flush(this.env.now()); // what it holds is committed
-    if (!conflict) this.publishedBeforeFailure ??= this.committedSeq;
+    this.publishedBeforeFailure ??= this.committedSeq;
     this.room = undefined;
     if (this.status === 'stopped') return; // passivated or shutting down: the next owner reloads
     this.status = 'failed';
