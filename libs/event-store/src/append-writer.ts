@@ -2,6 +2,7 @@ import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { VersionConflictError } from './event-store.js';
 import type { AppendCall, EventRow, WriteBatch } from './append-batcher.js';
 import { GLOBAL_APPEND_LOCK } from './log-reader.js';
+import { preparedAs } from './prepared-statements.js';
 import type { EventStoreDatabase } from './schema.js';
 import { cascaded, isRefusedByDatabase, refused, unavailable } from './store-errors.js';
 
@@ -223,6 +224,8 @@ function statementFor(items: readonly Item[]): RawBuilder<StatementRow> {
       join room_events e on e.room_id = h.room_id and e.seq = h.seq`;
 }
 
+const APPEND_PREPARED = preparedAs('lectern_append');
+
 /** SQLSTATE raised by `lectern_append_check` (migration 0002) when the fast path hit a conflict. */
 const APPEND_CONFLICT = 'LC409';
 
@@ -240,7 +243,8 @@ function isAppendConflict(err: unknown): boolean {
  */
 function fastStatement(items: readonly Item[]): RawBuilder<{ ok: boolean }> {
   const { rooms, seqs, types, tss, datas, metas, frames, headRooms, headSeqs } = columnsOf(items);
-  return sql<{ ok: boolean }>`with inserted as (
+  // Prepared once per connection on Postgres (prepared-statements.ts): one text for every batch.
+  return sql<{ ok: boolean }>`${sql.raw(APPEND_PREPARED)} with inserted as (
       insert into room_events (room_id, seq, type, ts, data, meta, frame)
       select r, s, t, ts, d::jsonb, m::jsonb, f
         from unnest(${rooms}::text[], ${seqs}::integer[], ${types}::text[], ${tss}::bigint[],

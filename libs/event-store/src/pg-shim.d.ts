@@ -19,6 +19,7 @@ declare module 'pg' {
     connect(): Promise<PostgresPoolClient>;
     end(): Promise<void>;
     on(event: 'error', listener: (err: Error) => void): this;
+    on(event: 'connect', listener: (client: PostgresPoolClient) => void): this;
   }
   const pg: { Pool: typeof Pool };
   export default pg;

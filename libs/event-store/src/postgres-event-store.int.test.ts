@@ -3,7 +3,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isStoreUnavailable } from './event-store.js';
 import { defineEventStoreContract } from './event-store.contract.js';
 import { GLOBAL_APPEND_LOCK } from './log-reader.js';
-import { createPostgresEventStore } from './postgres-event-store.js';
+import { createPostgresEventStore, createPostgresPool } from './postgres-event-store.js';
+import { preparedAs } from './prepared-statements.js';
 import pg from 'pg';
 
 const available = await hasPostgres();
@@ -23,6 +24,25 @@ describe.skipIf(!available)('Postgres event store', () => {
     async openOther() {
       return createPostgresEventStore({ connectionString: schema!.url, poolSize: 2 });
     },
+  });
+
+  it('prepares the marked statements once per connection, with custom plans only (a generic plan would keep a seq scan as the log grows)', async () => {
+    const pool = createPostgresPool({ connectionString: schema!.url, poolSize: 1 });
+    try {
+      const client = await pool.connect();
+      try {
+        const marked = `${preparedAs('lectern_test_marked')} select $1::int + 1 as n`;
+        for (let i = 0; i < 3; i++) expect((await client.query(marked, [i])).rows).toEqual([{ n: i + 1 }]);
+        await client.query('select $1::int as plain', [1]);
+        const prepared = await client.query('select name from pg_prepared_statements order by name', []);
+        expect(prepared.rows).toEqual([{ name: 'lectern_test_marked' }]);
+        expect((await client.query('show plan_cache_mode', [])).rows).toEqual([{ plan_cache_mode: 'force_custom_plan' }]);
+      } finally {
+        client.release();
+      }
+    } finally {
+      await pool.end();
+    }
   });
 
   it('a flush without conflicts is one statement that waits for the global append lock, all rows in one transaction', async () => {
