@@ -81,7 +81,9 @@ for (const backend of await backends()) {
       expect(pings.length).toBeGreaterThan(0);
       // The refreshed client answers pings (ws does by default), so it is still there.
       expect(await refreshing.request({ type: 'ping' })).toMatchObject({ type: 'pong' });
-    }, 20_000);
+      // Timers only: 12.7–15.3 s in CI runs (uWS counts idle time in 4 s steps), so the limit
+      // leaves room for a busy machine.
+    }, 30_000);
 
     it('a slow consumer is closed with 4008; the others in the room are unaffected', async () => {
       const room = uniqueRoom('slow');
