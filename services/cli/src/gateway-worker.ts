@@ -10,6 +10,7 @@ import { createLogger, startGatewayProcess, type Running } from './server.js';
 
 if (parentPort === null) throw new Error('gateway-worker.js runs as the worker thread of `lectern gateway`');
 const port = parentPort;
+/** Set once the gateway has started; a crash before that has no sockets to close. */
 let running: Running | undefined;
 
 /**
@@ -40,8 +41,8 @@ try {
   writeSync(2, `lectern: ${err.message}\n`);
   process.exit(78); // EX_CONFIG; the main thread exits with this code
 }
-running = await startGatewayProcess(config, createLogger(config));
-const started = running;
+const started = await startGatewayProcess(config, createLogger(config));
+running = started;
 let stopping = false;
 port.on('message', (message: GatewayThreadStop) => {
   if (message.type !== 'stop' || stopping) return;

@@ -23,10 +23,11 @@ import { CLI_MAIN, REPO_ROOT, freePort } from './processes.js';
 export const NATS_SERVER = process.env.LECTERN_NATS_SERVER ?? '/usr/sbin/nats-server';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+/** Polls `check` until it holds; on timeout the error names `what` and, if given, `behind()`: what is still missing. */
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string, behind?: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${behind === undefined ? '' : `: ${behind()}`}`);
     await sleep(50);
   }
 }
@@ -554,16 +555,12 @@ export class Workload {
   /** Waits until every queued chat is acked and every member is live at its rooms' heads. */
   async settle(timeoutMs = 30_000): Promise<void> {
     this.stopLoad();
-    const behind = (): string[] => this.members.filter((member) => member.queue.length > 0 || !member.ready).map((member) => `${member.id} (queued ${member.queue.length}, ready ${String(member.ready)})`);
-    await until(() => behind().length === 0, timeoutMs, 'every chat acked').catch((err: Error) => {
-      throw new Error(`${err.message}: ${behind().slice(0, 10).join(', ')}`);
-    });
+    const unacked = (): string[] => this.members.filter((member) => member.queue.length > 0 || !member.ready).map((member) => `${member.id} (queued ${member.queue.length}, ready ${String(member.ready)})`);
+    await until(() => unacked().length === 0, timeoutMs, 'every chat acked', () => unacked().slice(0, 10).join(', '));
     const heads = await this.heads();
     const lagging = (): string[] =>
       this.members.flatMap((member) => [...member.rooms].filter(([room, view]) => view.last < (heads.get(room) ?? 0)).map(([room, view]) => `${member.id} in ${room} at ${view.last} of ${heads.get(room) ?? 0}`));
-    await until(() => lagging().length === 0, timeoutMs, "every member at its rooms' head").catch((err: Error) => {
-      throw new Error(`${err.message}: ${lagging().slice(0, 10).join(', ')}`);
-    });
+    await until(() => lagging().length === 0, timeoutMs, "every member at its rooms' head", () => lagging().slice(0, 10).join(', '));
   }
 
   async heads(): Promise<Map<string, number>> {
