@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBenchmark, type BenchOptions } from './run.js';
 import { startReferenceServer, type ReferenceServer } from './reference/uws-server.js';
-import type { BenchResult } from './report.js';
+import { formatTable, type BenchResult } from './report.js';
 
 // The harness against the bare uWS reference: every acked message reaches every member once,
 // in order. No figures are asserted: timings belong in results/, not in the unit suite.
@@ -46,7 +46,8 @@ function expectCleanDelivery(result: BenchResult) {
   expect(result.messages.dropped).toBe(0);
   expect(result.messages.gaps).toBe(0);
   expect(result.messages.duplicates).toBe(0);
-  expect(result.latencyMs.count).toBe(result.messages.delivered);
+  expect(result.latencyMs.count + result.warmupLatencyMs.count).toBe(result.messages.delivered);
+  expect(result.ackLatencyMs.count + result.warmupAckLatencyMs.count).toBe(result.messages.acked);
   expect(result.ok).toBe(true);
 }
 
@@ -71,6 +72,17 @@ describe('bench harness against the reference uWS server', () => {
 
   it('runs the same scenario with the clients in-process', async () => {
     expectCleanDelivery(await runBenchmark({ ...tinyRooms(0), outDir: false }));
+  });
+
+  it('keeps the latencies of warm-up messages apart, and counts those messages like the others', async () => {
+    const result = await runBenchmark({ ...tinyRooms(0), warmupMs: 1000, durationMs: 1000, outDir: false });
+    expectCleanDelivery(result);
+    expect(result.plan.warmupMs).toBe(1000);
+    // 12 senders, each every 250 ms: about 48 messages in each second, delivered to 3 members.
+    expect(result.warmupLatencyMs.count).toBeGreaterThan(60);
+    expect(result.latencyMs.count).toBeGreaterThan(60);
+    expect(result.warmupAckLatencyMs.count).toBeGreaterThan(20);
+    expect(formatTable(result)).toMatch(/1 s warm-up \+ 1 s \+ 0\.5 s drain[\s\S]*warm-up latency ms +p50/);
   });
 
   it('counts refused upgrades as ramp failures', async () => {

@@ -150,6 +150,10 @@ export function runClientWorker(channel: WorkerChannel): void {
   const rooms = new Map<string, RoomCounters>();
   const latency = new Histogram();
   const ackLatency = new Histogram();
+  const warmupLatency = new Histogram();
+  const warmupAckLatency = new Histogram();
+  /** Messages sent before this (performance clock) are warm-up: their latencies go apart. */
+  let latencyFrom = 0;
   const sendLag = new Histogram();
   let framing: SocketIoFraming | undefined;
   const connectLatency = new Histogram();
@@ -258,7 +262,7 @@ export function runClientWorker(channel: WorkerChannel): void {
       case 'chat_message': {
         const t = sentAt(data);
         if (t === t) {
-          latency.record((now() - t) * 1000);
+          (t < latencyFrom ? warmupLatency : latency).record((now() - t) * 1000);
           connection.counters.delivered++;
         }
         const seq = integerAfter(data, SEQ_KEY);
@@ -270,7 +274,7 @@ export function runClientWorker(channel: WorkerChannel): void {
         const sent = connection.pending.get(id);
         if (sent !== undefined) {
           connection.pending.delete(id);
-          ackLatency.record((now() - sent) * 1000);
+          (sent < latencyFrom ? warmupAckLatency : ackLatency).record((now() - sent) * 1000);
           connection.counters.acked++;
           if (data.indexOf(DUPLICATE_KEY) >= 0) connection.counters.duplicateAcks++;
         }
@@ -421,6 +425,7 @@ export function runClientWorker(channel: WorkerChannel): void {
       .sort((a, b) => a.spec.sendOffsetMs - b.spec.sendOffsetMs);
     cpuAtStart = process.cpuUsage();
     const startAt = start.startAt - Date.now() + now(); // into the performance clock
+    latencyFrom = start.latencyFrom - Date.now() + now();
     const endAt = startAt + start.durationMs;
     if (senders.length === 0 || config.intervalMs <= 0) return;
     // Open loop: each sender's k-th message is due at start + k·interval + offset, whether or
@@ -494,6 +499,8 @@ export function runClientWorker(channel: WorkerChannel): void {
       rooms: roomTable,
       latency: latency.snapshot(),
       ackLatency: ackLatency.snapshot(),
+      warmupLatency: warmupLatency.snapshot(),
+      warmupAckLatency: warmupAckLatency.snapshot(),
       sendLag: sendLag.snapshot(),
       unacked,
       errors,

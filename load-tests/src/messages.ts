@@ -58,7 +58,13 @@ export interface WorkerStart {
   type: 'start';
   /** Epoch ms (Date.now clock) at which sending starts, and how long it lasts. */
   startAt: number;
+  /** How long senders send, warm-up included. */
   durationMs: number;
+  /**
+   * Epoch ms: latencies of messages sent before this (the warm-up) are kept apart from the
+   * measured ones. Warm-up messages count everywhere else: acks, deliveries, order, nothing lost.
+   */
+  latencyFrom: number;
 }
 
 export type CoordinatorMessage = WorkerInit | WorkerStart | { type: 'collect' } | { type: 'close' };
@@ -95,6 +101,9 @@ export interface WorkerReport {
   rooms: Record<string, RoomCounters>;
   latency: HistogramSnapshot;
   ackLatency: HistogramSnapshot;
+  /** Latencies of the messages sent during the warm-up. */
+  warmupLatency: HistogramSnapshot;
+  warmupAckLatency: HistogramSnapshot;
   /** How late the client's send loop fired versus the schedule: client-side saturation shows here. */
   sendLag: HistogramSnapshot;
   unacked: number;

@@ -29,6 +29,7 @@ export interface BenchResult {
     clientProcesses: number;
     sourceAddresses: string[];
     durationMs: number;
+    warmupMs: number;
     drainMs: number;
   };
   ramp: {
@@ -64,6 +65,9 @@ export interface BenchResult {
   latencyMs: Percentiles;
   /** Ack time − send time, at the sender. */
   ackLatencyMs: Percentiles;
+  /** The same for the messages sent during the warm-up (empty without one). */
+  warmupLatencyMs: Percentiles;
+  warmupAckLatencyMs: Percentiles;
   server: {
     pids: number[];
     cpuSeconds?: number;
@@ -99,6 +103,7 @@ export interface SummaryInput {
   processes: number;
   sourceAddresses: string[];
   durationMs: number;
+  warmupMs: number;
   drainMs: number;
   ramps: RampStats[];
   reports: WorkerReport[];
@@ -120,7 +125,8 @@ const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** di
 
 export function summarize(input: SummaryInput): BenchResult {
   const { plan, ramps, reports } = input;
-  const seconds = input.durationMs / 1000;
+  // Rates and CPU cover all the sending, warm-up included: its messages count like the others.
+  const seconds = (input.warmupMs + input.durationMs) / 1000;
 
   const rooms = new Map<string, RoomCounters>();
   const errors: Record<string, number> = {};
@@ -170,7 +176,7 @@ export function summarize(input: SummaryInput): BenchResult {
   const { windowStart, windowEnd, before, afterRamp } = input.serverSamples;
   const havePids = input.serverPids.length > 0;
   const serverCpu = havePids && windowStart && windowEnd ? windowEnd.cpuSeconds - windowStart.cpuSeconds : undefined;
-  const windowSeconds = (input.durationMs + input.drainMs) / 1000;
+  const windowSeconds = (input.warmupMs + input.durationMs + input.drainMs) / 1000;
 
   const ok =
     joined === plan.connections.length &&
@@ -209,6 +215,7 @@ export function summarize(input: SummaryInput): BenchResult {
       clientProcesses: input.processes,
       sourceAddresses: input.sourceAddresses,
       durationMs: input.durationMs,
+      warmupMs: input.warmupMs,
       drainMs: input.drainMs,
     },
     ramp: {
@@ -239,6 +246,8 @@ export function summarize(input: SummaryInput): BenchResult {
     },
     latencyMs: merged(reports.map((r) => r.latency)),
     ackLatencyMs: merged(reports.map((r) => r.ackLatency)),
+    warmupLatencyMs: merged(reports.map((r) => r.warmupLatency)),
+    warmupAckLatencyMs: merged(reports.map((r) => r.warmupAckLatency)),
     server: {
       pids: input.serverPids,
       ...(serverCpu !== undefined
@@ -316,6 +325,7 @@ export function formatTable(result: BenchResult): string {
     ['scenario', `${result.scenario}${result.label ? ` (${result.label})` : ''}  ${result.ok ? 'OK' : 'NOT CLEAN'}`],
     ['plan', `${number(result.plan.connections)} connections, ${number(result.plan.rooms)} rooms, ${number(result.plan.senders)} senders, ` +
       `${number(result.plan.plannedMessagesPerSecond)} msg/s → ${number(result.plan.plannedDeliveriesPerSecond)} deliveries/s, ` +
+      `${result.plan.warmupMs > 0 ? `${result.plan.warmupMs / 1000} s warm-up + ` : ''}` +
       `${result.plan.durationMs / 1000} s + ${result.plan.drainMs / 1000} s drain, ${result.plan.clientProcesses} client processes`],
     ['ramp', `${number(result.ramp.joined)}/${number(result.ramp.planned)} joined in ${result.ramp.seconds} s, ` +
       `${number(result.ramp.connectionsPerSecond)} connections/s`],
@@ -331,6 +341,9 @@ export function formatTable(result: BenchResult): string {
       ['order', `gaps ${m.gaps} (${m.missingSeqs} seqs missing), duplicates ${m.duplicates}, duplicate acks ${m.duplicateAcks}`],
       ['delivery latency ms', ms(result.latencyMs)],
       ['ack latency ms', ms(result.ackLatencyMs)],
+      ...(result.plan.warmupMs > 0
+        ? ([['warm-up latency ms', `${ms(result.warmupLatencyMs)}; acks p99 ${result.warmupAckLatencyMs.p99}`]] as Array<[string, string]>)
+        : []),
       ['errors', counts(m.errors)],
     );
   }

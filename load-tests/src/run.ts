@@ -19,6 +19,12 @@ export interface BenchOptions extends ScenarioParameters {
   durationMs?: number;
   /** Wait after the last send before counting deliveries; default 2 s. */
   drainMs?: number;
+  /**
+   * Sending before the measured window, at the same rate; default 0 (the CLI's is 5 s). Its
+   * messages count for acks, deliveries, order and loss, but their latencies are reported apart:
+   * the first seconds after a start measure V8's JIT and heap growing, not the steady state.
+   */
+  warmupMs?: number;
   /** Client processes; 0 runs the clients inside this process (tests, tiny runs). */
   processes?: number;
   /** Handshakes in flight per client process during the ramp; default 100. */
@@ -148,7 +154,9 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResult> 
   const plan = planScenario(options.scenario, options, runId);
   for (const warning of plan.warnings) log(`warning: ${warning}`);
   const durationMs = options.durationMs ?? 20_000;
-  const drainMs = options.scenario === 'idle' || options.scenario === 'presence' ? 0 : (options.drainMs ?? 2000);
+  const sends = options.scenario !== 'idle' && options.scenario !== 'presence';
+  const drainMs = sends ? (options.drainMs ?? 2000) : 0;
+  const warmupMs = sends ? (options.warmupMs ?? 0) : 0;
   const total = plan.connections.length;
   const processes =
     options.processes ?? Math.max(1, Math.ceil(total / 10_000), total >= 1000 ? Math.min(2, cpus().length) : 1);
@@ -162,7 +170,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResult> 
   const connectConcurrency = options.connectConcurrency ?? 100;
   // Ramp budget: the slower of a 500 connections/s ramp and one join timeout, plus margins.
   const rampBudgetMs = Math.max(joinTimeoutMs, (total / 500) * 1000) + 10_000;
-  const hardTimeoutMs = options.hardTimeoutMs ?? rampBudgetMs + durationMs + drainMs + 30_000;
+  const hardTimeoutMs = options.hardTimeoutMs ?? rampBudgetMs + warmupMs + durationMs + drainMs + 30_000;
   const sourceAddresses = pickSourceAddresses(options.sourceAddresses ?? 'auto', total, Math.max(1, processes));
 
   let phase = 'setup';
@@ -278,10 +286,16 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResult> 
     // Measure, then drain: sends stop at the end of the window; deliveries still count until collect.
     phase = 'measure';
     const startAt = Date.now() + 200;
-    for (const client of clients) client.send({ type: 'start', startAt, durationMs });
+    const latencyFrom = startAt + warmupMs;
+    for (const client of clients) client.send({ type: 'start', startAt, durationMs: warmupMs + durationMs, latencyFrom });
     await sleep(startAt - Date.now());
     const windowStart = sample(serverPids());
-    log(`measuring for ${durationMs / 1000} s${plan.intervalMs > 0 ? ` at ${plan.plannedRate.toFixed(0)} msg/s` : ''}`);
+    const rate = plan.intervalMs > 0 ? ` at ${plan.plannedRate.toFixed(0)} msg/s` : '';
+    if (warmupMs > 0) {
+      log(`warming up for ${warmupMs / 1000} s${rate}`);
+      await sleep(warmupMs);
+    }
+    log(`measuring for ${durationMs / 1000} s${rate}`);
     await sleep(durationMs);
     phase = 'drain';
     await sleep(drainMs);
@@ -306,6 +320,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResult> 
       processes,
       sourceAddresses,
       durationMs,
+      warmupMs,
       drainMs,
       ramps,
       reports,
