@@ -12,6 +12,9 @@
 import { parseArgs } from 'node:util';
 import type { Running } from './server.js';
 import { runGatewayThread } from './gateway-thread.js';
+import { applyServiceV8Flags } from './v8-flags.js';
+
+applyServiceV8Flags();
 
 const USAGE = `usage: lectern <command>
 
