@@ -86,7 +86,14 @@ function setup(options: Partial<RoomsOptions> = {}) {
       const { reply, tail } = decodeReply(bytes);
       answers.push({ label, reply, ...(tail ? { tail: JSON.parse(`{${new TextDecoder().decode(tail)}`) } : {}) });
     });
-  return { store, actor, published, answers, send, advance: (ms: number) => (now += ms) };
+  /** User a joins on connection c1, and the join is committed and published (seq 1). */
+  const joinCommitted = async () => {
+    send('join', { kind: 'join', connection: conn('c1'), user: user('a') });
+    await tick();
+    store.commitAll();
+    await tick();
+  };
+  return { store, actor, published, answers, send, joinCommitted, advance: (ms: number) => (now += ms) };
 }
 
 describe('RoomActor', () => {
@@ -107,11 +114,8 @@ describe('RoomActor', () => {
   });
 
   it('a failed commit answers every uncommitted command unavailable and reloads from the log', async () => {
-    const { store, published, answers, send } = setup();
-    send('join', { kind: 'join', connection: conn('c1'), user: user('a') });
-    await tick();
-    store.commitAll();
-    await tick();
+    const { store, published, answers, send, joinCommitted } = setup();
+    await joinCommitted();
     send('lost1', { kind: 'chat', connection: conn('c1'), user: user('a'), text: 'x' });
     send('lost2', { kind: 'chat', connection: conn('c1'), user: user('a'), text: 'y' });
     send('error-behind', { kind: 'leave', connection: conn('nobody'), user: user('z'), reason: 'left' });
@@ -132,11 +136,8 @@ describe('RoomActor', () => {
   });
 
   it('marks as moved (the gateway retries them) only answers that were surely not applied', async () => {
-    const { store, actor, answers, send } = setup();
-    send('join', { kind: 'join', connection: conn('c1'), user: user('a') });
-    await tick();
-    store.commitAll();
-    await tick();
+    const { store, actor, answers, send, joinCommitted } = setup();
+    await joinCommitted();
     // A failed commit may have landed: plain unavailable, for the client to resend with its mid.
     send('maybe', { kind: 'chat', connection: conn('c1'), user: user('a'), text: 'x' });
     store.failAll();
@@ -230,11 +231,8 @@ describe('RoomActor', () => {
   });
 
   it('events that landed despite a failed commit are published after the reload, and their mid is a duplicate', async () => {
-    const { store, published, answers, send } = setup();
-    send('join', { kind: 'join', connection: conn('c1'), user: user('a') });
-    await tick();
-    store.commitAll();
-    await tick();
+    const { store, published, answers, send, joinCommitted } = setup();
+    await joinCommitted();
     send('landed', { kind: 'chat', connection: conn('c1'), user: user('a'), text: 'x', mid: 'm1' });
     store.landThenFailAll();
     await tick();
@@ -258,11 +256,8 @@ describe('RoomActor', () => {
   });
 
   it("another writer's events that hit this actor's append are published after the reload (the writer may have died before publishing)", async () => {
-    const { store, published, answers, send } = setup();
-    send('join', { kind: 'join', connection: conn('c1'), user: user('a') });
-    await tick();
-    store.commitAll();
-    await tick();
+    const { store, published, answers, send, joinCommitted } = setup();
+    await joinCommitted();
     send('raced', { kind: 'chat', connection: conn('c1'), user: user('a'), text: 'x', mid: 'm1' });
     store.conflictAll('r1', [{ type: 'chat_message', data: { from: user('a'), text: 'from the stale owner', mid: 'o1' } }]);
     await tick();
